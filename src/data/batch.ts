@@ -35,4 +35,10 @@ export interface BatchSource {
   valBatch(index: number, batchSize: number): Batch;
   /** Extra facts logged with validation, e.g. `{ optimal_loss: 0.85939 }` for a process. */
   readonly metadata?: Record<string, number | string | boolean | null>;
+  /**
+   * Task metrics from the model's argmax predictions under teacher forcing (`predictions[i]` is the
+   * predicted next id at input position i). Exact match under teacher forcing equals exact match of
+   * greedy decoding: both first differ at the first wrong answer token.
+   */
+  taskMetrics?(batch: Batch, predictions: Int32Array): Record<string, number>;
 }
