@@ -74,3 +74,6 @@ export function normalInit(seed: number, name: string, n: number, std: number): 
 export function constantInit(n: number, value: number): Float32Array {
   return new Float32Array(n).fill(value);
 }
+
+/** GPT-2's standard deviation for weights and embeddings. */
+export const INIT_STD = 0.02;

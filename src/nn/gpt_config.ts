@@ -1,0 +1,95 @@
+/**
+ * The GPT model's configuration: defaults, validation, and the parameter count and FLOPs derived
+ * from shapes alone (so a GPT-2-small-sized config can be sized without allocating it).
+ *
+ * @module
+ */
+
+import { UserError } from "../util/errors.ts";
+import { INIT_STD } from "./init.ts";
+
+/** The model section of a config (snake_case keys as in YAML). */
+export interface GPTConfig {
+  name: "gpt";
+  vocab_size: number;
+  max_seq_len: number;
+  n_layer: number;
+  n_head: number;
+  d_model: number;
+  /** MLP hidden width; default 4·d_model. */
+  d_ffn?: number;
+  dropout: number;
+  bias: boolean;
+  tie_embeddings: boolean;
+  positional: "learned" | "rope";
+  /** Layernorm epsilon; default 1e-5. */
+  ln_eps?: number;
+  /** RoPE frequency base; default 10000. */
+  rope_base?: number;
+}
+
+/** A config with its defaults filled in and the derived init scale. */
+export interface ResolvedConfig extends Required<GPTConfig> {
+  /** GPT-2's residual-projection std: 0.02 / sqrt(2·n_layer). */
+  residualStd: number;
+}
+
+/** Fills defaults and checks the shape constraints; a violated one is a one-line UserError. */
+export function resolveConfig(cfg: GPTConfig): ResolvedConfig {
+  const r: ResolvedConfig = {
+    d_ffn: 4 * cfg.d_model,
+    ln_eps: 1e-5,
+    rope_base: 10000,
+    ...cfg,
+    residualStd: INIT_STD / Math.sqrt(2 * cfg.n_layer),
+  };
+  for (
+    const key of ["vocab_size", "max_seq_len", "n_layer", "n_head", "d_model", "d_ffn"] as const
+  ) {
+    if (!Number.isInteger(r[key]) || r[key] < 1) {
+      throw new UserError(`model.${key}: expected a positive integer, found ${r[key]}`);
+    }
+  }
+  if (r.d_model % r.n_head !== 0) {
+    throw new UserError(
+      `model.d_model (${r.d_model}) must be divisible by model.n_head (${r.n_head})`,
+    );
+  }
+  if (r.positional === "rope" && (r.d_model / r.n_head) % 2 !== 0) {
+    throw new UserError(
+      `model.positional rope needs an even head size, found ${r.d_model / r.n_head}`,
+    );
+  }
+  if (r.positional !== "learned" && r.positional !== "rope") {
+    throw new UserError(`model.positional: expected learned or rope, found ${r.positional}`);
+  }
+  if (!(r.dropout >= 0 && r.dropout < 1)) {
+    throw new UserError(`model.dropout: expected a number in [0, 1), found ${r.dropout}`);
+  }
+  return r;
+}
+
+/** Parameter count of a config from shapes alone (nothing allocated); a tied head counts once. */
+export function countGptParams(cfg: GPTConfig): number {
+  const c = resolveConfig(cfg);
+  const { d_model: d, d_ffn: f, vocab_size: v } = c;
+  const b = c.bias ? 1 : 0;
+  const layerNorm = d + b * d;
+  const perBlock = 2 * layerNorm + (3 * d * d + b * 3 * d) + (d * d + b * d) + (f * d + b * f) +
+    (d * f + b * d);
+  const positions = c.positional === "learned" ? c.max_seq_len * d : 0;
+  const head = c.tie_embeddings ? 0 : v * d;
+  return v * d + positions + c.n_layer * perBlock + layerNorm + head;
+}
+
+/**
+ * Training FLOPs per token, 6·N + 12·L·d·T (the PaLM/nanoGPT form): N counts every matmul weight
+ * (attention and MLP projections and the LM head, tied or not; biases, layernorms and the
+ * embedding lookups are not matmuls), 12·L·d·T is attention's QKᵀ and AV work.
+ */
+export function gptFlopsPerToken(cfg: GPTConfig, seqLen: number): number {
+  const c = resolveConfig(cfg);
+  const matmulParams = c.n_layer * (4 * c.d_model * c.d_model + 2 * c.d_model * c.d_ffn) +
+    c.vocab_size * c.d_model;
+  return 6 * matmulParams + 12 * c.n_layer * c.d_model * seqLen;
+}

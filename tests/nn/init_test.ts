@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { constantInit, InitRng, normalInit } from "../../src/nn/init.ts";
+
+Deno.test("normalInit: seeded, per-name streams with the requested mean and std", () => {
+  const a = normalInit(1337, "h.0.mlp.c_fc.weight", 100_000, 0.02);
+  assert.deepEqual(a, normalInit(1337, "h.0.mlp.c_fc.weight", 100_000, 0.02));
+  assert.notDeepEqual(a.subarray(0, 8), normalInit(1338, "h.0.mlp.c_fc.weight", 8, 0.02));
+  assert.notDeepEqual(a.subarray(0, 8), normalInit(1337, "h.1.mlp.c_fc.weight", 8, 0.02));
+  let sum = 0, sq = 0, beyond3 = 0;
+  for (const x of a) {
+    sum += x;
+    sq += x * x;
+    if (Math.abs(x) > 3 * 0.02) beyond3++;
+  }
+  const mean = sum / a.length;
+  const std = Math.sqrt(sq / a.length - mean * mean);
+  // Standard error of the mean is 0.02/sqrt(1e5) ≈ 6.3e-5; of the std ≈ 4.5e-5.
+  assert.ok(Math.abs(mean) < 3e-4, `mean ${mean}`);
+  assert.ok(Math.abs(std - 0.02) < 3e-4, `std ${std}`);
+  // A normal puts 0.27% of its mass beyond 3σ.
+  assert.ok(Math.abs(beyond3 / a.length - 0.0027) < 0.001, `tail ${beyond3 / a.length}`);
+});
+
+Deno.test("InitRng: uniform values lie in (0, 1) with mean 1/2", () => {
+  const rng = new InitRng(7);
+  let sum = 0;
+  for (let i = 0; i < 50_000; i++) {
+    const u = rng.uniform();
+    assert.ok(u > 0 && u < 1);
+    sum += u;
+  }
+  assert.ok(Math.abs(sum / 50_000 - 0.5) < 0.005);
+  assert.deepEqual(constantInit(3, 1), new Float32Array([1, 1, 1]));
+});
