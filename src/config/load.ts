@@ -1,0 +1,138 @@
+/**
+ * Loading a config: read YAML, apply command-line overrides, expand a sweep, validate each result
+ * against the schema (with the `data` keys of the chosen source kind). All failures are one-line
+ * UserErrors that name the file and the key path.
+ *
+ * @module
+ */
+
+import YAML from "yaml";
+import { z } from "zod";
+import { UserError } from "../util/errors.ts";
+import { dataKindNames, dataSchemaFor } from "./data_kinds.ts";
+import { formatIssues } from "./issues.ts";
+import { applyOverrides, parseOverride } from "./overrides.ts";
+import { type Config, configSchema } from "./schema.ts";
+import { expandSweep, type SweepPoint } from "./sweep.ts";
+
+/** Parses YAML text into a mapping; `source` names the file in errors. */
+export function parseConfigYaml(text: string, source: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (err) {
+    const first = (err as Error).message.split("\n")[0];
+    throw new UserError(`${source}: not valid YAML: ${first}`);
+  }
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new UserError(`${source}: expected a mapping at the top level`);
+  }
+  return raw as Record<string, unknown>;
+}
+
+/** Reads a YAML config file into a raw mapping. */
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new UserError(`config file not found: ${path}`);
+    if (err instanceof Deno.errors.IsADirectory) {
+      throw new UserError(`config path is a directory: ${path}`);
+    }
+    throw new UserError(`cannot read config ${path}: ${(err as Error).message}`);
+  }
+  return parseConfigYaml(text, path);
+}
+
+/** The data schema for `data.source`, extended with the `source` key itself. */
+function dataSchemaOf(raw: Record<string, unknown>, source: string): z.ZodObject {
+  const data = raw.data;
+  if (data === undefined || data === null) {
+    throw new UserError(`${source}: data: required (a mapping with a "source" key)`);
+  }
+  if (typeof data !== "object" || Array.isArray(data)) {
+    throw new UserError(`${source}: data: expected a mapping`);
+  }
+  const kind = (data as Record<string, unknown>).source;
+  const names = dataKindNames();
+  if (typeof kind !== "string") {
+    throw new UserError(
+      `${source}: data.source: required (one of ${names.join(", ") || "no kinds registered"})`,
+    );
+  }
+  const schema = dataSchemaFor(kind);
+  if (!schema) {
+    throw new UserError(
+      `${source}: data.source: unknown kind "${kind}" (registered: ${names.join(", ")})`,
+    );
+  }
+  return z.strictObject({ source: z.literal(kind), ...schema.shape });
+}
+
+/** Validates a raw mapping (no sweep) into a resolved Config. */
+export function validateConfig(raw: Record<string, unknown>, source = "config"): Config {
+  const schema = configSchema(dataSchemaOf(raw, source));
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    throw new UserError(`${source}: ${formatIssues(result.error, schema, raw)}`);
+  }
+  return result.data as Config;
+}
+
+/** One config of a (possibly swept) file, with the sweep values that produced it. */
+export interface LoadedConfig {
+  config: Config;
+  sweep: SweepPoint;
+}
+
+/**
+ * Loads every config a file describes: the file, then `overrides` (`training.batch_size=64`),
+ * then one config per point of its `sweep:` section (one config when there is none).
+ */
+export async function loadConfigs(
+  path: string,
+  overrides: string[] = [],
+): Promise<LoadedConfig[]> {
+  const raw = await readConfigFile(path);
+  return resolveConfigs(raw, overrides, path);
+}
+
+/** Same as `loadConfigs` for an already-read raw mapping. */
+export function resolveConfigs(
+  raw: Record<string, unknown>,
+  overrides: string[],
+  source: string,
+): LoadedConfig[] {
+  const tree = structuredClone(raw);
+  applyOverrides(tree, overrides.map(parseOverride));
+  return expandSweep(tree).map(({ raw, point }) => {
+    const label = Object.keys(point).length
+      ? `${source} [${Object.entries(point).map(([k, v]) => `${k}=${JSON.stringify(v)}`)}]`
+      : source;
+    return { config: validateConfig(raw, label), sweep: point };
+  });
+}
+
+/**
+ * Loads and validates one experiment config. A file whose `sweep:` section gives several configs
+ * is an error here; use `loadConfigs` for sweeps.
+ *
+ * @example
+ * ```ts
+ * const cfg = await loadConfig("configs/mess3.yaml", ["training.max_steps=100", "seed=3"]);
+ * ```
+ */
+export async function loadConfig(path: string, overrides: string[] = []): Promise<Config> {
+  const all = await loadConfigs(path, overrides);
+  if (all.length !== 1) {
+    throw new UserError(`${path}: its sweep gives ${all.length} configs; use loadConfigs()`);
+  }
+  return all[0].config;
+}
+
+/** The resolved config as YAML (what the run directory stores as config.yaml). */
+export function configToYaml(config: Config): string {
+  return YAML.stringify(config, { lineWidth: 0 });
+}

@@ -1,0 +1,150 @@
+/**
+ * The experiment config: zod schemas for `experiment_name`, `seed`, `device`, `model`,
+ * `training` and `data` (whose keys depend on `data.source`, see `data_kinds.ts`). Every object is
+ * strict, so a misspelt key is an error rather than a silently ignored setting.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+/** The `model` section: the GPT shape (snake_case, as `GPTConfig` in `src/nn/gpt.ts`). */
+export const modelSchema = z.strictObject({
+  name: z.literal("gpt").default("gpt"),
+  vocab_size: positiveInt,
+  max_seq_len: positiveInt,
+  n_layer: positiveInt,
+  n_head: positiveInt,
+  d_model: positiveInt,
+  d_ffn: positiveInt.optional(),
+  dropout: z.number().min(0).max(1).default(0),
+  bias: z.boolean().default(true),
+  tie_embeddings: z.boolean().default(true),
+  positional: z.enum(["learned", "rope"]).default("learned"),
+  ln_eps: z.number().positive().optional(),
+}).refine((m) => m.d_model % m.n_head === 0, {
+  message: "d_model must be a multiple of n_head",
+  path: ["d_model"],
+});
+
+/** Diagnostics, each off unless switched on; logged every `every` steps. */
+export const diagnosticsSchema = z.strictObject({
+  every: positiveInt.default(100),
+  activation_norms: z.boolean().default(false),
+  layernorm_grad_norms: z.boolean().default(false),
+  attention_entropy: z.boolean().default(false),
+  gpu_memory: z.boolean().default(false),
+  /** How many (head, position) pairs per layer the attention entropy samples. */
+  entropy_samples: positiveInt.default(16),
+});
+
+/** Stability guards: what happens when a loss or gradient is not finite. */
+export const guardsSchema = z.strictObject({
+  /** Failures (non-finite loss or gradient) tolerated before the run stops as failed. */
+  max_failures: nonNegativeInt.default(3),
+  /** Factor the learning rate is multiplied by after each failure. */
+  lr_cut: z.number().gt(0).lt(1).default(0.5),
+});
+
+const trainingFields = z.strictObject({
+  batch_size: positiveInt,
+  grad_accum_steps: positiveInt.default(1),
+  max_steps: positiveInt.optional(),
+  num_epochs: z.number().positive().optional(),
+  learning_rate: z.number().positive(),
+  min_learning_rate: z.number().nonnegative().optional(),
+  lr_decay: z.enum(["cosine", "linear", "constant"]).default("cosine"),
+  warmup_steps: nonNegativeInt.optional(),
+  warmup_ratio: z.number().min(0).lt(1).optional(),
+  weight_decay: z.number().nonnegative().default(0.1),
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.95]),
+  eps: z.number().positive().default(1e-8),
+  /** Global gradient-norm clip; 0 turns clipping off. */
+  max_grad_norm: z.number().nonnegative().default(1.0),
+  /** Validation every N steps (and at step 0 and the end); 0 turns it off. */
+  eval_every: nonNegativeInt.default(250),
+  eval_batches: positiveInt.default(20),
+  log_every: positiveInt.default(10),
+  /** Checkpoint every N steps (and at the end); 0 = only at the end. */
+  checkpoint_every: nonNegativeInt.default(1000),
+  keep_checkpoints: positiveInt.default(3),
+  diagnostics: diagnosticsSchema.default(diagnosticsSchema.parse({})),
+  guards: guardsSchema.default(guardsSchema.parse({})),
+});
+
+/** The `training` section, with the either/or pairs checked and derived defaults filled in. */
+export const trainingSchema = trainingFields
+  .superRefine((t, ctx) => {
+    if ((t.max_steps === undefined) === (t.num_epochs === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["max_steps"],
+        message: "set exactly one of max_steps and num_epochs",
+      });
+    }
+    if (t.warmup_steps !== undefined && t.warmup_ratio !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["warmup_steps"],
+        message: "set at most one of warmup_steps and warmup_ratio",
+      });
+    }
+    if (t.min_learning_rate !== undefined && t.min_learning_rate > t.learning_rate) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["min_learning_rate"],
+        message: "must not exceed learning_rate",
+      });
+    }
+  })
+  .transform((t) => ({
+    ...t,
+    // nanoGPT's convention: decay to a tenth of the peak rate.
+    min_learning_rate: t.min_learning_rate ?? t.learning_rate / 10,
+  }));
+
+/** `device`: which adapter to ask for. */
+export const deviceSchema = z.strictObject({
+  power_preference: z.enum(["high-performance", "low-power"]).optional(),
+  f16: z.boolean().default(false),
+});
+
+/** Builds the whole-config schema around the `data` schema of the chosen source kind. */
+export function configSchema(dataSchema: z.ZodObject) {
+  return z.strictObject({
+    experiment_name: z.string().regex(/^[A-Za-z0-9._-]+$/, {
+      message: "use letters, digits, '.', '_' and '-' only (it names a directory)",
+    }),
+    seed: nonNegativeInt.default(1337),
+    device: deviceSchema.default(deviceSchema.parse({})),
+    data: dataSchema,
+    model: modelSchema,
+    training: trainingSchema,
+  });
+}
+
+/** A model section after validation. */
+export type ModelConfig = z.output<typeof modelSchema>;
+/** A training section after validation and defaults. */
+export type TrainingConfig = z.output<typeof trainingSchema>;
+/** Diagnostics switches after defaults. */
+export type DiagnosticsConfig = z.output<typeof diagnosticsSchema>;
+
+/** The `data` section: `source` names the kind; the other keys are the kind's own. */
+export interface DataConfig {
+  source: string;
+  [key: string]: unknown;
+}
+
+/** A fully resolved experiment config (what `loadConfig` returns and the run directory stores). */
+export interface Config {
+  experiment_name: string;
+  seed: number;
+  device: z.output<typeof deviceSchema>;
+  data: DataConfig;
+  model: ModelConfig;
+  training: TrainingConfig;
+}

@@ -1,0 +1,160 @@
+/**
+ * The registry of batch-source kinds, selected by `data.source` in a config. Each kind brings the
+ * zod schema of its `data` keys (used by config validation, so errors name `data.<key>`) and a
+ * `create` that builds the `BatchSource`. Adding a kind is one module that calls `registerSource`
+ * and one import line in `sources_all.ts`.
+ *
+ * @module
+ */
+
+import type { z } from "zod";
+import { dataKindNames, registerDataSchema } from "../config/data_kinds.ts";
+import { UserError } from "../util/errors.ts";
+import type { BatchSource } from "./batch.ts";
+
+/** What a source may need from the rest of the config when it is created. */
+export interface SourceContext {
+  /** The experiment seed (`seed`); batches depend only on it and the batch index. */
+  seed: number;
+  /** Context length the model accepts (`model.max_seq_len`): windowed sources use it. */
+  seqLen: number;
+  /** The model's vocabulary size (`model.vocab_size`), for sources that cannot know their own. */
+  vocabSize: number;
+  /** Micro-batch size (`training.batch_size`). */
+  batchSize: number;
+}
+
+/** A kind of batch source: its `data` keys and how to build it. */
+export interface SourceKind<S extends z.ZodObject = z.ZodObject> {
+  /** The `data.source` value that selects it, e.g. "text". */
+  name: string;
+  /** One line for listings and `--help`. */
+  description: string;
+  /** The keys of `data` besides `source` (a strict object). */
+  schema: S;
+  /** Builds the source from the validated `data` section. Bad data → UserError. */
+  create(data: z.output<S>, ctx: SourceContext): TrainingSource | Promise<TrainingSource>;
+}
+
+/** A batch source that may carry the tokenizer it encodes with (copied into the run). */
+export type TrainingSource = BatchSource & {
+  /** Contents of a Hugging Face `tokenizer.json` describing the ids, when there is one. */
+  readonly tokenizerJson?: string;
+};
+
+const kinds = new Map<string, SourceKind>();
+
+/**
+ * Registers a source kind (and its `data` schema for config validation).
+ *
+ * @example
+ * ```ts
+ * registerSource({ name: "text", description: "…", schema: textDataSchema, create: createTextSource });
+ * ```
+ */
+export function registerSource<S extends z.ZodObject>(kind: SourceKind<S>): void {
+  kinds.set(kind.name, kind as unknown as SourceKind);
+  registerDataSchema(kind.name, kind.schema);
+}
+
+/** The registered kind `name`; an unknown name lists the registered ones. */
+export function sourceKind(name: string): SourceKind {
+  const kind = kinds.get(name);
+  if (!kind) {
+    throw new UserError(
+      `data.source: unknown kind "${name}" (registered: ${dataKindNames().join(", ")})`,
+    );
+  }
+  return kind;
+}
+
+/** All registered kinds, sorted by name. */
+export function sourceKinds(): SourceKind[] {
+  return [...kinds.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Builds the batch source a validated `data` section describes. */
+export async function createSource(
+  data: { source: string } & Record<string, unknown>,
+  ctx: SourceContext,
+): Promise<TrainingSource> {
+  const { source, ...rest } = data;
+  return await sourceKind(source).create(rest, ctx);
+}
+
+/**
+ * A small, fast, seedable generator (sfc32) whose stream is fixed by `(seed, stream, index)`:
+ * sources draw batch `index` from a fresh generator, so any batch can be recreated without
+ * replaying the ones before it (exact resume needs only the batch index).
+ */
+export class BatchRng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d = 1;
+
+  constructor(seed: number, stream: number, index: number) {
+    this.a = mix32(seed ^ 0x9e3779b9);
+    this.b = mix32(this.a ^ stream ^ 0x85ebca6b);
+    this.c = mix32(this.b ^ (index >>> 0) ^ 0xc2b2ae35);
+    this.d = mix32(this.c ^ Math.floor(index / 2 ** 32));
+    for (let i = 0; i < 12; i++) this.nextUint32();
+  }
+
+  /** Next 32 random bits as an unsigned integer. */
+  nextUint32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+
+  /** A uniform float in [0, 1) with 53 random bits. */
+  nextFloat(): number {
+    return (this.nextUint32() * 2 ** 21 + (this.nextUint32() >>> 11)) / 2 ** 53;
+  }
+
+  /** A uniform integer in [0, n). */
+  nextInt(n: number): number {
+    return Math.floor(this.nextFloat() * n);
+  }
+}
+
+/** murmur3's 32-bit finalizer: spreads every input bit over the output. */
+function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/**
+ * A batch of `batchSize` random windows of `seqLen + 1` tokens from `tokens` (nanoGPT's
+ * get_batch): inputs are the first `seqLen`, targets the last `seqLen` of each window.
+ */
+export function randomWindows(
+  tokens: ArrayLike<number>,
+  seqLen: number,
+  batchSize: number,
+  rng: BatchRng,
+): { inputs: Int32Array; targets: Int32Array; batchSize: number; seqLen: number } {
+  const span = tokens.length - seqLen;
+  if (span < 1) {
+    throw new UserError(
+      `the data has ${tokens.length} tokens, too few for windows of ${seqLen + 1}: ` +
+        `lower model.max_seq_len or use more data`,
+    );
+  }
+  const inputs = new Int32Array(batchSize * seqLen);
+  const targets = new Int32Array(batchSize * seqLen);
+  for (let b = 0; b < batchSize; b++) {
+    const start = rng.nextInt(span);
+    for (let t = 0; t < seqLen; t++) {
+      inputs[b * seqLen + t] = tokens[start + t];
+      targets[b * seqLen + t] = tokens[start + t + 1];
+    }
+  }
+  return { inputs, targets, batchSize, seqLen };
+}

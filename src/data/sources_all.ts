@@ -1,0 +1,10 @@
+/**
+ * Importing this module registers every batch-source kind. A new kind adds one import line here.
+ *
+ * @module
+ */
+
+import "./text_source.ts";
+import "./shard_source.ts";
+
+export { createSource, sourceKind, sourceKinds } from "./sources.ts";
