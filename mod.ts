@@ -5,3 +5,7 @@
  */
 
 export { UserError } from "./src/util/errors.ts";
+export { Device } from "./src/gpu/device.ts";
+export { noGrad, Tensor } from "./src/tensor/tensor.ts";
+export type { DType } from "./src/tensor/tensor.ts";
+export { ops } from "./src/tensor/ops.ts";

@@ -1,0 +1,206 @@
+/** The GPU context: adapter + device with the adapter's real limits, pool, pipelines, recorder. */
+
+import { UserError } from "../util/errors.ts";
+import { BufferPool } from "./buffer_pool.ts";
+import { PipelineCache } from "./pipeline_cache.ts";
+import { type BufferRegion, Recorder } from "./recorder.ts";
+
+/** What the adapter says about itself. */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+}
+
+/** Options of `Device.open`. */
+export interface DeviceOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Request `shader-f16` when the adapter has it (default true). */
+  f16?: boolean;
+}
+
+const NO_ADAPTER = "no WebGPU adapter found; on a machine without a GPU install Mesa's drivers " +
+  "(apt-get install mesa-vulkan-drivers) and set XDG_RUNTIME_DIR to a writable directory";
+
+/**
+ * A WebGPU device opened with every limit the adapter allows, plus kiln's buffer pool, pipeline
+ * cache and the single command recorder that all ops record into.
+ *
+ * @example
+ * ```ts
+ * const dev = await Device.open();
+ * console.log(dev.description, dev.limits.maxStorageBufferBindingSize);
+ * ```
+ */
+export class Device {
+  readonly gpu: GPUDevice;
+  readonly adapterInfo: AdapterInfo;
+  readonly limits: Record<string, number>;
+  readonly hasF16: boolean;
+  readonly hasTimestamps: boolean;
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  readonly recorder: Recorder;
+  #lost = false;
+
+  private constructor(gpu: GPUDevice, info: AdapterInfo, features: Set<string>) {
+    this.gpu = gpu;
+    this.adapterInfo = info;
+    const limits: Record<string, number> = {};
+    for (const key in gpu.limits) {
+      const v = (gpu.limits as unknown as Record<string, number>)[key];
+      if (typeof v === "number") limits[key] = v;
+    }
+    this.limits = limits;
+    this.hasF16 = features.has("shader-f16");
+    this.hasTimestamps = features.has("timestamp-query");
+    this.pool = new BufferPool(gpu, limits.maxStorageBufferBindingSize);
+    this.pipelines = new PipelineCache(gpu);
+    this.recorder = new Recorder(gpu, limits.minUniformBufferOffsetAlignment ?? 256);
+    gpu.addEventListener("uncapturederror", (ev) => {
+      // Validation errors are bugs in kiln's kernels; make them loud instead of silent garbage.
+      console.error(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
+    });
+    gpu.lost.then((info) => {
+      this.#lost = true;
+      if (info.reason !== "destroyed") console.error(`WebGPU device lost: ${info.message}`);
+    });
+  }
+
+  /** Opens the adapter's device; throws a one-line UserError when there is no adapter. */
+  static async open(opts: DeviceOptions = {}): Promise<Device> {
+    let adapter: GPUAdapter | null = null;
+    try {
+      adapter = (await navigator.gpu?.requestAdapter({
+        powerPreference: opts.powerPreference,
+      })) ?? null;
+    } catch {
+      adapter = null;
+    }
+    if (adapter === null) throw new UserError(NO_ADAPTER);
+    const requiredLimits: Record<string, number> = {};
+    for (const key in adapter.limits) {
+      const v = (adapter.limits as unknown as Record<string, number>)[key];
+      if (typeof v === "number") requiredLimits[key] = v;
+    }
+    const wanted: GPUFeatureName[] = ["timestamp-query"];
+    if (opts.f16 !== false) wanted.push("shader-f16");
+    const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
+    const gpu = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+    const i = adapter.info;
+    const info: AdapterInfo = {
+      vendor: i.vendor ?? "",
+      architecture: i.architecture ?? "",
+      device: i.device ?? "",
+      description: i.description ?? "",
+      isFallbackAdapter: Boolean(
+        (i as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+      ),
+    };
+    return new Device(gpu, info, new Set(requiredFeatures));
+  }
+
+  /** The adapter's description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
+  get description(): string {
+    const i = this.adapterInfo;
+    return i.description || [i.vendor, i.architecture, i.device].filter(Boolean).join(" ") ||
+      "unknown adapter";
+  }
+
+  /** Bytes of pooled GPU buffers held by live tensors. */
+  bytesInUse(): number {
+    return this.pool.bytesInUse();
+  }
+
+  /** Ends the open compute pass and submits the one command encoder (no wait). */
+  flush(): void {
+    this.recorder.flush();
+  }
+
+  /** Flushes and waits until the GPU has finished (≥10 ms on lavapipe: use rarely). */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.gpu.queue.onSubmittedWorkDone();
+  }
+
+  /**
+   * Writes `data` into `region` in order with the recorded work: with nothing pending it is a
+   * plain `queue.writeBuffer`; otherwise the bytes go through a staging buffer copied inside the
+   * encoder, so earlier recorded dispatches still see the old contents.
+   */
+  upload(region: BufferRegion, data: ArrayBufferView): void {
+    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    const size = Math.ceil(bytes.byteLength / 4) * 4;
+    if (size > region.byteLength) {
+      throw new Error(
+        `upload of ${bytes.byteLength} bytes into a ${region.byteLength}-byte region`,
+      );
+    }
+    if (!this.recorder.pending) {
+      if (size === bytes.byteLength) {
+        this.gpu.queue.writeBuffer(region.buffer, region.byteOffset, bytes);
+      } else {
+        const padded = new Uint8Array(size);
+        padded.set(bytes);
+        this.gpu.queue.writeBuffer(region.buffer, region.byteOffset, padded);
+      }
+      return;
+    }
+    const staging = this.gpu.createBuffer({
+      size,
+      usage: GPUBufferUsage.COPY_SRC,
+      mappedAtCreation: true,
+    });
+    new Uint8Array(staging.getMappedRange()).set(bytes);
+    staging.unmap();
+    this.recorder.copyEncoder().copyBufferToBuffer(
+      staging,
+      0,
+      region.buffer,
+      region.byteOffset,
+      size,
+    );
+    this.recorder.holdUntilFlush(staging);
+  }
+
+  /** Records zero-filling of `region` (offset and length multiples of 4). */
+  clear(region: BufferRegion): void {
+    this.recorder.copyEncoder().clearBuffer(region.buffer, region.byteOffset, region.byteLength);
+  }
+
+  /** Flushes, copies `region` to a mappable buffer and returns its bytes. */
+  async readback(region: BufferRegion): Promise<ArrayBuffer> {
+    const size = Math.ceil(region.byteLength / 4) * 4;
+    const staging = this.gpu.createBuffer({
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.recorder.copyEncoder().copyBufferToBuffer(
+      region.buffer,
+      region.byteOffset,
+      staging,
+      0,
+      size,
+    );
+    this.flush();
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, region.byteLength);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  /** True once the device was destroyed or lost. */
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  /** Frees the pool and the device. */
+  destroy(): void {
+    this.flush();
+    this.pool.trim();
+    this.gpu.destroy();
+  }
+}

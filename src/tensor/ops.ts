@@ -1,0 +1,24 @@
+/**
+ * `ops`: every differentiable tensor operation, each with a WGSL forward and backward kernel.
+ *
+ * @example
+ * ```ts
+ * const y = ops.gelu(ops.add(x, bias));
+ * const loss = ops.mean(y);
+ * loss.backward();
+ * ```
+ */
+
+import { accumulate, add, gelu, mul, scale } from "./ops/elementwise.ts";
+import { mean, sum } from "./ops/reduce.ts";
+
+/** The op namespace (see engine_api in DESIGN.md for the contract of each). */
+export const ops = {
+  add,
+  mul,
+  scale,
+  gelu,
+  sum,
+  mean,
+  accumulate,
+};

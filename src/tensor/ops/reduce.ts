@@ -1,0 +1,94 @@
+/** Reductions: sum and mean to a scalar, and summing leading dims away (broadcast backward). */
+
+import { defineKernel, grid1d } from "../../gpu/kernel.ts";
+import { checkInputs, recordOp } from "../op.ts";
+import { numel, Tensor } from "../tensor.ts";
+
+const WORKGROUP = 256;
+/** Rows summed per thread in the first pass; the second pass adds the partial sums. */
+const ROWS_PER_CHUNK = 64;
+const MAX_CHUNKS = 1024;
+
+const sumRowsKernel = defineKernel({
+  shader: "reduce",
+  entryPoint: "sum_rows",
+  uniforms: [["rows", "u32"], ["cols", "u32"], ["rows_per_chunk", "u32"], ["chunks", "u32"], [
+    "scale",
+    "f32",
+  ]],
+});
+const broadcastScalarKernel = defineKernel({
+  shader: "reduce",
+  entryPoint: "broadcast_scalar",
+  uniforms: [["n", "u32"], ["value_scale", "f32"]],
+});
+
+/**
+ * Column sums of `x` viewed as [rows, cols], times `factor`, into a new tensor of `outShape`
+ * (numel = cols). Two passes with a fixed order, so the result is deterministic.
+ */
+export function sumRows(x: Tensor, cols: number, outShape: readonly number[], factor = 1): Tensor {
+  const dev = x.device;
+  const rows = cols === 0 ? 0 : x.size / cols;
+  const chunks = Math.min(MAX_CHUNKS, Math.max(1, Math.ceil(rows / ROWS_PER_CHUNK)));
+  const perChunk = Math.max(1, Math.ceil(rows / chunks));
+  const out = Tensor.empty(dev, outShape);
+  if (chunks === 1) {
+    pass(x, out, rows, cols, perChunk, 1, factor);
+    return out;
+  }
+  const partial = Tensor.empty(dev, [chunks, cols]);
+  pass(x, partial, rows, cols, perChunk, chunks, 1);
+  pass(partial, out, chunks, cols, chunks, 1, factor);
+  partial.release();
+  return out;
+}
+
+function pass(
+  x: Tensor,
+  out: Tensor,
+  rows: number,
+  cols: number,
+  perChunk: number,
+  chunks: number,
+  scale: number,
+): void {
+  sumRowsKernel.dispatch(x.device, {
+    bindings: [x, out],
+    uniforms: { rows, cols, rows_per_chunk: perChunk, chunks, scale },
+    workgroups: grid1d(cols * chunks, WORKGROUP),
+  });
+}
+
+/** Sums `g` over its leading dims down to the trailing-dim shape `shape` (leading 1s kept). */
+export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  return sumRows(g, numel(shape), shape);
+}
+
+/** A tensor of `shape` filled with `factor * s[0]` for a one-element tensor `s`. */
+export function expandScalar(s: Tensor, shape: readonly number[], factor = 1): Tensor {
+  const out = Tensor.empty(s.device, shape);
+  broadcastScalarKernel.dispatch(s.device, {
+    bindings: [s, out],
+    uniforms: { n: out.size, value_scale: factor },
+    workgroups: grid1d(out.size, WORKGROUP),
+  });
+  return out;
+}
+
+function reduceAll(op: string, x: Tensor, factor: number): Tensor {
+  checkInputs(op, x);
+  const out = sumRows(x, 1, [], factor);
+  const shape = x.shape;
+  return recordOp(op, out, [x], (g) => [expandScalar(g, shape, factor)]);
+}
+
+/** Sum of all elements → a scalar tensor (shape []). */
+export function sum(x: Tensor): Tensor {
+  return reduceAll("sum", x, 1);
+}
+
+/** Mean of all elements → a scalar tensor (shape []). */
+export function mean(x: Tensor): Tensor {
+  return reduceAll("mean", x, 1 / Math.max(1, x.size));
+}

@@ -1,0 +1,480 @@
+/**
+ * Tensor: a contiguous row-major region of a GPU buffer with a shape and dtype, and the tape
+ * autograd that replays op backward closures in reverse.
+ */
+
+import type { Device } from "../gpu/device.ts";
+import { defineKernel, grid1d } from "../gpu/kernel.ts";
+import type { BufferRegion } from "../gpu/recorder.ts";
+
+/** Element types. f16 is reserved for storage on adapters with `shader-f16`. */
+export type DType = "f32" | "f16" | "i32" | "u32";
+
+/** Options for tensor constructors. */
+export interface TensorOptions {
+  requiresGrad?: boolean;
+  dtype?: DType;
+}
+
+/** How gradients flow back through the op that produced a tensor. */
+export interface GradNode {
+  /** Op name, for error messages. */
+  readonly op: string;
+  /** The op's tensor inputs, in the order `backward` returns their gradients. */
+  readonly inputs: readonly Tensor[];
+  /**
+   * Given d(loss)/d(output), records kernels computing d(loss)/d(input) for each input (null when
+   * not needed). Runs under `noGrad`. Returned tensors are owned by the engine; returning
+   * `gradOut` itself (or one tensor for two inputs) is allowed.
+   */
+  readonly backward: (gradOut: Tensor) => readonly (Tensor | null)[];
+}
+
+/**
+ * The memory behind one or more tensors (views share it). Pooled storage goes back to the pool
+ * when its last tensor is released; a `free` callback handles storage owned elsewhere.
+ */
+export class Storage {
+  readonly buffer: GPUBuffer;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+  #refs = 0;
+  #free: (() => void) | null;
+
+  constructor(
+    buffer: GPUBuffer,
+    byteOffset: number,
+    byteLength: number,
+    free: (() => void) | null,
+  ) {
+    this.buffer = buffer;
+    this.byteOffset = byteOffset;
+    this.byteLength = byteLength;
+    this.#free = free;
+  }
+
+  /** Counts one more tensor using this storage. */
+  retain(): void {
+    this.#refs++;
+  }
+
+  /** Drops one tensor; the last one frees the memory. */
+  drop(): void {
+    if (--this.#refs === 0 && this.#free) {
+      this.#free();
+      this.#free = null;
+    }
+  }
+}
+
+let gradEnabled = true;
+
+/**
+ * Runs `fn` without recording the tape: ops inside produce tensors with no grad node.
+ *
+ * @example
+ * ```ts
+ * const logits = noGrad(() => model.forward(ids)); // evaluation
+ * ```
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** True unless inside `noGrad`. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Number of elements of `shape` ([] is a scalar: 1). */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** `[2,3]`-style formatting for error messages. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(",")}]`;
+}
+
+function checkShape(shape: readonly number[]): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`invalid shape ${formatShape(shape)}`);
+  }
+}
+
+const BYTES: Record<DType, number> = { f32: 4, f16: 2, i32: 4, u32: 4 };
+
+/**
+ * A GPU tensor. Ops record work into the device's open command encoder; nothing runs until a
+ * flush or a readback.
+ *
+ * @example
+ * ```ts
+ * const a = Tensor.fromArray(dev, [1, 2, 3, 4], [2, 2], { requiresGrad: true });
+ * const loss = ops.sum(ops.gelu(a));
+ * loss.backward();
+ * console.log(await a.grad!.toArray());
+ * ```
+ */
+export class Tensor implements BufferRegion {
+  readonly device: Device;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly size: number;
+  requiresGrad: boolean;
+  grad: Tensor | null = null;
+  /** The op that produced this tensor while recording the tape (null for leaves). */
+  node: GradNode | null = null;
+  readonly #storage: Storage;
+  readonly #offset: number;
+  #released = false;
+  #retained = false;
+
+  /** Low level: wraps `storage` at element `offset`. Use the static constructors instead. */
+  constructor(
+    device: Device,
+    storage: Storage,
+    shape: readonly number[],
+    dtype: DType,
+    opts: { offset?: number; requiresGrad?: boolean } = {},
+  ) {
+    checkShape(shape);
+    this.device = device;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this.size = numel(shape);
+    this.#storage = storage;
+    this.#offset = opts.offset ?? 0;
+    this.requiresGrad = opts.requiresGrad ?? false;
+    storage.retain();
+  }
+
+  /** An uninitialised tensor from the device's pool. */
+  static empty(dev: Device, shape: readonly number[], opts: TensorOptions = {}): Tensor {
+    checkShape(shape);
+    const dtype = opts.dtype ?? "f32";
+    const bytes = Math.max(4, Math.ceil((numel(shape) * BYTES[dtype]) / 4) * 4);
+    const buffer = dev.pool.acquire(bytes);
+    const storage = new Storage(buffer, 0, bytes, () => dev.pool.release(buffer));
+    return new Tensor(dev, storage, shape, dtype, { requiresGrad: opts.requiresGrad });
+  }
+
+  /** A tensor holding `data` (converted to `dtype`, default f32). */
+  static fromArray(
+    dev: Device,
+    data: ArrayLike<number>,
+    shape: readonly number[],
+    opts: TensorOptions = {},
+  ): Tensor {
+    if (data.length !== numel(shape)) {
+      throw new Error(`fromArray: ${data.length} values do not fill shape ${formatShape(shape)}`);
+    }
+    const t = Tensor.empty(dev, shape, opts);
+    t.write(data);
+    return t;
+  }
+
+  /** A zero-filled tensor. */
+  static zeros(dev: Device, shape: readonly number[], opts: TensorOptions = {}): Tensor {
+    const t = Tensor.empty(dev, shape, opts);
+    dev.clear(t.#region());
+    return t;
+  }
+
+  /** The GPU buffer behind this tensor (throws when released). */
+  get buffer(): GPUBuffer {
+    this.#check();
+    return this.#storage.buffer;
+  }
+
+  /** Byte offset of element 0 in `buffer`. */
+  get byteOffset(): number {
+    return this.#storage.byteOffset + this.#offset * BYTES[this.dtype];
+  }
+
+  /** Bytes spanned by the elements (not rounded). */
+  get byteLength(): number {
+    return this.size * BYTES[this.dtype];
+  }
+
+  /** True after `release()`. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Element count of the last dimension (1 for a scalar). */
+  get lastDim(): number {
+    return this.shape.length === 0 ? 1 : this.shape[this.shape.length - 1];
+  }
+
+  /** Queues a host→GPU upload, ordered after everything recorded so far. */
+  write(data: ArrayLike<number>): void {
+    this.#check();
+    if (data.length !== this.size) {
+      throw new Error(
+        `write: ${data.length} values into a tensor of shape ${formatShape(this.shape)}`,
+      );
+    }
+    this.device.upload(this.#region(), toTyped(data, this.dtype));
+  }
+
+  /** Reads the elements back (flushes recorded work first). */
+  async toArray(): Promise<Float32Array | Int32Array | Uint32Array> {
+    this.#check();
+    if (this.size === 0) return this.dtype === "f32" ? new Float32Array(0) : new Int32Array(0);
+    const bytes = await this.device.readback(this.#region());
+    switch (this.dtype) {
+      case "i32":
+        return new Int32Array(bytes);
+      case "u32":
+        return new Uint32Array(bytes);
+      case "f16":
+        throw new Error("toArray: f16 readback is not supported");
+      default:
+        return new Float32Array(bytes);
+    }
+  }
+
+  /** Reads a one-element tensor back as a number. */
+  async item(): Promise<number> {
+    if (this.size !== 1) {
+      throw new Error(`item: tensor of shape ${formatShape(this.shape)} is not a scalar`);
+    }
+    return (await this.toArray())[0];
+  }
+
+  /**
+   * A view with another shape over the same elements (free). With the tape on, gradients flow
+   * back through it.
+   */
+  reshape(shape: readonly number[]): Tensor {
+    this.#check();
+    const resolved = resolveShape(shape, this.size, this.shape);
+    const view = new Tensor(this.device, this.#storage, resolved, this.dtype, {
+      offset: this.#offset,
+    });
+    if (gradEnabled && this.requiresGrad) {
+      const inShape = this.shape;
+      view.requiresGrad = true;
+      view.node = { op: "reshape", inputs: [this], backward: (g) => [g.reshape(inShape)] };
+    }
+    return view;
+  }
+
+  /** A view of elements [offset, offset + numel(shape)) with `shape` (no autograd). */
+  view(offset: number, shape: readonly number[]): Tensor {
+    this.#check();
+    if (offset < 0 || offset + numel(shape) > this.size) {
+      throw new Error(
+        `view: ${formatShape(shape)} at ${offset} is outside ${formatShape(this.shape)}`,
+      );
+    }
+    return new Tensor(this.device, this.#storage, shape, this.dtype, {
+      offset: this.#offset + offset,
+    });
+  }
+
+  /** Keeps this tensor alive when `backward()` frees the graph's intermediate tensors. */
+  retain(): this {
+    this.#retained = true;
+    return this;
+  }
+
+  /** Returns the memory to the pool; any later use throws "tensor was released". */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.node = null;
+    this.#storage.drop();
+  }
+
+  /**
+   * Back-propagates from this scalar: seeds 1, replays the tape in reverse and accumulates into
+   * `.grad` of every leaf that requires grad. Only records GPU work (no submit, no readback).
+   * Afterwards the graph's intermediate tensors are released (except this one and tensors
+   * marked with `retain()`).
+   */
+  backward(): void {
+    this.#check();
+    if (this.size !== 1) {
+      throw new Error(`backward: needs a scalar, got shape ${formatShape(this.shape)}`);
+    }
+    if (!this.requiresGrad) throw new Error("backward: tensor does not require grad");
+    const order = topologicalOrder(this);
+    noGrad(() => runBackward(this, order));
+    for (const t of order) {
+      if (t.node !== null && t !== this && !t.#retained) t.release();
+      t.node = null;
+    }
+  }
+
+  /** Throws when released; ops call it on every input. */
+  check(): void {
+    this.#check();
+  }
+
+  #check(): void {
+    if (this.#released) throw new Error("tensor was released");
+  }
+
+  #region(): BufferRegion {
+    return { buffer: this.buffer, byteOffset: this.byteOffset, byteLength: this.byteLength };
+  }
+}
+
+function resolveShape(
+  shape: readonly number[],
+  size: number,
+  from: readonly number[],
+): number[] {
+  const out = [...shape];
+  const free = out.indexOf(-1);
+  if (free >= 0) {
+    const rest = numel(out.filter((_, i) => i !== free));
+    out[free] = rest === 0 ? 0 : size / rest;
+  }
+  checkShape(out);
+  if (numel(out) !== size) {
+    throw new Error(`reshape: cannot view ${formatShape(from)} as ${formatShape(shape)}`);
+  }
+  return out;
+}
+
+function toTyped(data: ArrayLike<number>, dtype: DType): Float32Array | Int32Array | Uint32Array {
+  if (dtype === "i32") return data instanceof Int32Array ? data : Int32Array.from(data);
+  if (dtype === "u32") return data instanceof Uint32Array ? data : Uint32Array.from(data);
+  if (dtype === "f16") throw new Error("f16 upload is not supported yet");
+  return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
+/** Tensors reachable from `root` through grad nodes, inputs before the ops that use them. */
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length > 0) {
+    const [t, expanded] = stack.pop()!;
+    if (expanded) {
+      order.push(t);
+      continue;
+    }
+    if (seen.has(t)) continue;
+    seen.add(t);
+    stack.push([t, true]);
+    for (const input of t.node?.inputs ?? []) {
+      if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
+    }
+  }
+  return order;
+}
+
+function runBackward(root: Tensor, order: Tensor[]): void {
+  const dev = root.device;
+  const grads = new Map<Tensor, Tensor>();
+  // How many slots of `grads` hold a tensor: aliased gradients are freed only when unreferenced.
+  const holders = new Map<Tensor, number>();
+  const hold = (g: Tensor) => holders.set(g, (holders.get(g) ?? 0) + 1);
+  const drop = (g: Tensor) => {
+    const n = (holders.get(g) ?? 0) - 1;
+    if (n > 0) holders.set(g, n);
+    else {
+      holders.delete(g);
+      g.release();
+    }
+  };
+  const seed = Tensor.fromArray(dev, [1], root.shape);
+  grads.set(root, seed);
+  hold(seed);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i];
+    const g = grads.get(t);
+    if (g === undefined) continue;
+    grads.delete(t);
+    if (t.node === null) {
+      if (t.grad === null) t.grad = Tensor.zeros(dev, t.shape);
+      accumulateInto(t.grad, g);
+      drop(g);
+      continue;
+    }
+    const inputGrads = t.node.backward(g);
+    t.node.inputs.forEach((input, k) => {
+      const ig = inputGrads[k];
+      if (ig === null || ig === undefined) return;
+      if (!input.requiresGrad) {
+        if (ig !== g && !holders.has(ig)) ig.release();
+        return;
+      }
+      checkGradShape(t.node!.op, input, ig);
+      const prev = grads.get(input);
+      hold(ig);
+      if (prev === undefined) {
+        grads.set(input, ig);
+      } else {
+        const sum = addInto(prev, ig);
+        drop(prev);
+        drop(ig);
+        grads.set(input, sum);
+        hold(sum);
+      }
+    });
+    drop(g);
+  }
+  for (const g of grads.values()) drop(g);
+}
+
+function checkGradShape(op: string, input: Tensor, g: Tensor): void {
+  if (g.size !== input.size) {
+    throw new Error(
+      `${op} backward: gradient ${formatShape(g.shape)} does not match input ${
+        formatShape(input.shape)
+      }`,
+    );
+  }
+}
+
+const WORKGROUP = 256;
+const accumulateKernel = defineKernel({
+  shader: "elementwise",
+  entryPoint: "accumulate",
+  uniforms: [["n", "u32"]],
+});
+const addKernel = defineKernel({
+  shader: "elementwise",
+  entryPoint: "add_same",
+  uniforms: [["n", "u32"]],
+});
+
+/** `acc += x` elementwise in place (same element count), recorded without tape. */
+export function accumulateInto(acc: Tensor, x: Tensor): void {
+  acc.check();
+  x.check();
+  if (acc.size !== x.size) {
+    throw new Error(
+      `accumulate: shapes differ: ${formatShape(acc.shape)} += ${formatShape(x.shape)}`,
+    );
+  }
+  accumulateKernel.dispatch(acc.device, {
+    bindings: [acc, x],
+    uniforms: { n: acc.size },
+    workgroups: grid1d(acc.size, WORKGROUP),
+  });
+}
+
+/** A new tensor `a + b` (same element count, shape of `a`), recorded without tape. */
+function addInto(a: Tensor, b: Tensor): Tensor {
+  const out = Tensor.empty(a.device, a.shape);
+  addKernel.dispatch(a.device, {
+    bindings: [a, b, out],
+    uniforms: { n: a.size },
+    workgroups: grid1d(a.size, WORKGROUP),
+  });
+  return out;
+}

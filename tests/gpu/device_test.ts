@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { sizeClass } from "../../src/gpu/buffer_pool.ts";
+import { pipelineKey } from "../../src/gpu/pipeline_cache.ts";
+import { loadShader, shaderUrl } from "../../src/gpu/shader_loader.ts";
+import { Tensor } from "../../src/tensor/tensor.ts";
+import { gpuTest } from "../tensor/_helpers.ts";
+
+Deno.test("size classes: powers of two, then sixteenths; never smaller than asked", () => {
+  assert.equal(sizeClass(1), 256);
+  assert.equal(sizeClass(257), 512);
+  assert.equal(sizeClass(1 << 20), 1 << 20);
+  for (const n of [1_000_001, 3_000_000, 77_250_000]) {
+    const c = sizeClass(n);
+    assert.ok(c >= n && c <= n * 1.125, `${n} → ${c}`);
+  }
+});
+
+Deno.test("pipeline key ignores constant order; shader loader reads shaders/", () => {
+  assert.equal(pipelineKey("m", "e", { B: 2, A: 1 }), pipelineKey("m", "e", { A: 1, B: 2 }));
+  assert.notEqual(pipelineKey("m", "e", { A: 1 }), pipelineKey("m", "e", { A: 2 }));
+  assert.match(shaderUrl("elementwise").pathname, /\/shaders\/elementwise\.wgsl$/);
+  assert.match(loadShader("elementwise"), /fn gelu_forward/);
+  assert.throws(() => shaderUrl("../etc/passwd"), /bad shader name/);
+});
+
+gpuTest(
+  "device: real limits, pooled buffers reused, bytesInUse tracks live tensors",
+  (dev) => {
+    assert.ok(dev.limits.maxStorageBufferBindingSize >= 128 << 20);
+    assert.ok(dev.limits.maxComputeInvocationsPerWorkgroup >= 256);
+    assert.ok(dev.description.length > 0);
+    const base = dev.bytesInUse();
+    const a = Tensor.zeros(dev, [1000]);
+    assert.equal(dev.bytesInUse() - base, 4096);
+    const buffer = a.buffer;
+    a.release();
+    assert.equal(dev.bytesInUse(), base);
+    const b = Tensor.zeros(dev, [900]);
+    assert.equal(b.buffer, buffer, "same size class reuses the released buffer");
+    b.release();
+  },
+);
+
+gpuTest("upload after recorded work keeps order: earlier dispatches see old data", async (dev) => {
+  const { ops } = await import("../../src/tensor/ops.ts");
+  const x = Tensor.fromArray(dev, [1, 2, 3], [3]);
+  const y = ops.scale(x, 2); // recorded, not yet submitted
+  x.write([10, 20, 30]);
+  const z = ops.scale(x, 2);
+  assert.deepEqual(Array.from(await y.toArray()), [2, 4, 6]);
+  assert.deepEqual(Array.from(await z.toArray()), [20, 40, 60]);
+});
+
+gpuTest(
+  "a pooled buffer freed mid-recording is reused without corrupting earlier work",
+  async (dev) => {
+    const { ops } = await import("../../src/tensor/ops.ts");
+    const x = Tensor.fromArray(dev, [1, 2, 3, 4], [4]);
+    const y = ops.scale(x, 3);
+    x.release();
+    const w = Tensor.fromArray(dev, [5, 5, 5, 5], [4]); // likely x's old buffer
+    const z = ops.add(y, w);
+    assert.deepEqual(Array.from(await z.toArray()), [8, 11, 14, 17]);
+  },
+);

@@ -1,0 +1,67 @@
+/** Shared helpers for engine tests: one device per test file, seeded data, f32 closeness. */
+
+import { Device } from "../../src/gpu/device.ts";
+import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+
+const adapterPresent = await hasWebGpuAdapter();
+let device: Promise<Device> | null = null;
+
+/** The test file's device (opened on first use). */
+export function testDevice(): Promise<Device> {
+  device ??= Device.open();
+  return device;
+}
+
+/** Registers a test that needs a WebGPU adapter (skipped with a reason when there is none). */
+export function gpuTest(name: string, fn: (dev: Device) => void | Promise<void>): void {
+  testNeeding("a WebGPU adapter", adapterPresent, name, async () => fn(await testDevice()));
+}
+
+/** Deterministic uniform values in [lo, hi) (mulberry32). */
+export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float64Array {
+  let s = seed >>> 0;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
+  }
+  return out;
+}
+
+/** Rounds through f32, so the oracle sees exactly the values the GPU got. */
+export function f32(x: Float64Array): Float64Array {
+  return Float64Array.from(Float32Array.from(x));
+}
+
+/**
+ * Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise, reporting the worst index.
+ */
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { atol = 1e-5, rtol = 1e-4, what = "values" }: { atol?: number; rtol?: number; what?: string } =
+    {},
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${what}: length ${actual.length} vs expected ${expected.length}`);
+  }
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    const excess = err - (atol + rtol * Math.abs(expected[i]));
+    if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} ` +
+        `(atol ${atol}, rtol ${rtol})`,
+    );
+  }
+}
