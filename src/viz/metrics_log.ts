@@ -1,0 +1,293 @@
+/**
+ * Incremental reading of a run's `metrics.jsonl`. The file is append-only while a run trains, so
+ * a reader keeps a byte-offset cursor and reads only what was appended since; a half-written last
+ * line is left for the next read. Records are kept as columns (one Float64Array per field) so a
+ * 100,000-step run costs a few megabytes and a downsample is a tight loop.
+ */
+
+/** One parsed line of metrics.jsonl (`type` is train | val | event; other keys vary). */
+export type MetricsRecord = Record<string, unknown> & { type?: string };
+
+/** What one incremental read returned. */
+export interface MetricsChunk {
+  records: MetricsRecord[];
+  /** Byte offset just past the last complete line consumed; pass it back as the next cursor. */
+  cursor: number;
+  /** True when the file shrank below the given cursor (replaced): the read restarted at 0. */
+  reset: boolean;
+  /** Lines that were complete but not valid JSON objects (skipped). */
+  malformed: number;
+  /** True when `maxBytes` stopped the read before the end of the file. */
+  more: boolean;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Reads the records appended to `path` after byte `cursor`. A missing file reads as empty. A
+ * trailing fragment without a newline is consumed only if it already parses as a JSON object,
+ * so a line the trainer is still writing is read once it is complete.
+ *
+ * @example
+ * ```ts
+ * let cursor = 0;
+ * const chunk = await readMetricsFrom("runs/x/…/metrics.jsonl", cursor);
+ * cursor = chunk.cursor;
+ * ```
+ */
+export async function readMetricsFrom(
+  path: string,
+  cursor: number,
+  maxBytes = 64 * 1024 * 1024,
+): Promise<MetricsChunk> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      return { records: [], cursor: 0, reset: cursor > 0, malformed: 0, more: false };
+    }
+    throw err;
+  }
+  try {
+    const size = (await file.stat()).size;
+    const reset = size < cursor;
+    const start = reset ? 0 : Math.max(0, Math.floor(cursor));
+    const length = Math.min(size - start, maxBytes);
+    if (length <= 0) return { records: [], cursor: start, reset, malformed: 0, more: false };
+    const bytes = new Uint8Array(length);
+    await file.seek(start, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < length) {
+      const n = await file.read(bytes.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    const parsed = parseCompleteLines(bytes.subarray(0, got));
+    return {
+      records: parsed.records,
+      cursor: start + parsed.consumed,
+      reset,
+      malformed: parsed.malformed,
+      more: start + got < size,
+    };
+  } finally {
+    file.close();
+  }
+}
+
+/** Parses the complete lines of `bytes`; `consumed` is how many bytes they covered. */
+export function parseCompleteLines(
+  bytes: Uint8Array,
+): { records: MetricsRecord[]; consumed: number; malformed: number } {
+  const lastNewline = bytes.lastIndexOf(NEWLINE);
+  const decoder = new TextDecoder();
+  const body = lastNewline < 0 ? "" : decoder.decode(bytes.subarray(0, lastNewline));
+  const lines = body.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const out = parseLines(lines);
+  let consumed = lastNewline + 1;
+  const tail = decoder.decode(bytes.subarray(consumed)).trim();
+  if (tail.endsWith("}")) {
+    const record = tryParseObject(tail);
+    if (record) {
+      out.records.push(record);
+      consumed = bytes.length;
+    }
+  }
+  return { ...out, consumed };
+}
+
+function parseLines(lines: string[]): { records: MetricsRecord[]; malformed: number } {
+  if (lines.length === 0) return { records: [], malformed: 0 };
+  // One JSON.parse over the whole chunk is several times faster than one per line; a bad line
+  // anywhere makes it throw, and then each line is parsed on its own so only that line is lost.
+  try {
+    const all = JSON.parse("[" + lines.join(",") + "]") as unknown[];
+    if (all.length === lines.length && all.every(isObject)) {
+      return { records: all as MetricsRecord[], malformed: 0 };
+    }
+  } catch { /* fall through to the line-by-line parse */ }
+  const records: MetricsRecord[] = [];
+  let malformed = 0;
+  for (const line of lines) {
+    const record = tryParseObject(line);
+    if (record) records.push(record);
+    else malformed++;
+  }
+  return { records, malformed };
+}
+
+function tryParseObject(text: string): MetricsRecord | null {
+  try {
+    const value = JSON.parse(text);
+    return isObject(value) ? value as MetricsRecord : null;
+  } catch {
+    return null;
+  }
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A growable table of numeric columns (one per field seen). Missing or non-numeric values are
+ * NaN, so every column has one entry per row.
+ */
+export class ColumnTable {
+  private capacity = 0;
+  /** Number of rows. */
+  length = 0;
+  private readonly data = new Map<string, Float64Array>();
+
+  /** Appends one row; numeric fields become columns (booleans count as 0/1). */
+  push(record: Record<string, unknown>): void {
+    if (this.length === this.capacity) this.grow();
+    const row = this.length;
+    for (const key in record) {
+      const v = record[key];
+      const num = typeof v === "number" ? v : typeof v === "boolean" ? Number(v) : undefined;
+      if (num === undefined) continue;
+      let col = this.data.get(key);
+      if (!col) {
+        col = new Float64Array(this.capacity).fill(NaN);
+        this.data.set(key, col);
+      }
+      col[row] = num;
+    }
+    this.length++;
+  }
+
+  /** The column `name` trimmed to `length` rows (a view, not a copy), or undefined. */
+  column(name: string): Float64Array | undefined {
+    return this.data.get(name)?.subarray(0, this.length);
+  }
+
+  /** Names of all columns, in the order they first appeared. */
+  fields(): string[] {
+    return [...this.data.keys()];
+  }
+
+  /** The last finite value of a column, or null. */
+  last(name: string): number | null {
+    const col = this.column(name);
+    if (!col) return null;
+    for (let i = col.length - 1; i >= 0; i--) if (Number.isFinite(col[i])) return col[i];
+    return null;
+  }
+
+  /** The smallest finite value of a column, or null. */
+  min(name: string): number | null {
+    return reduceFinite(this.column(name), (a, b) => Math.min(a, b));
+  }
+
+  /** The largest finite value of a column, or null. */
+  max(name: string): number | null {
+    return reduceFinite(this.column(name), (a, b) => Math.max(a, b));
+  }
+
+  /** Mean of the finite values of a column, or null. */
+  mean(name: string): number | null {
+    const col = this.column(name);
+    if (!col) return null;
+    let sum = 0, n = 0;
+    for (const v of col) {
+      if (Number.isFinite(v)) {
+        sum += v;
+        n++;
+      }
+    }
+    return n > 0 ? sum / n : null;
+  }
+
+  private grow(): void {
+    const next = Math.max(256, this.capacity * 2);
+    for (const [key, col] of this.data) {
+      const bigger = new Float64Array(next).fill(NaN);
+      bigger.set(col);
+      this.data.set(key, bigger);
+    }
+    this.capacity = next;
+  }
+}
+
+function reduceFinite(
+  col: Float64Array | undefined,
+  fn: (a: number, b: number) => number,
+): number | null {
+  if (!col) return null;
+  let acc: number | null = null;
+  for (const v of col) if (Number.isFinite(v)) acc = acc === null ? v : fn(acc, v);
+  return acc;
+}
+
+/**
+ * One run's metrics kept in memory and brought up to date by `refresh()`, which reads only the
+ * bytes appended since the last call (or starts over when the file was replaced).
+ */
+export class MetricsLog {
+  readonly path: string;
+  /** Byte offset of the next unread line. */
+  cursor = 0;
+  train = new ColumnTable();
+  val = new ColumnTable();
+  events: MetricsRecord[] = [];
+  /** Complete lines that were not valid JSON objects. */
+  malformed = 0;
+  private lastSize = -1;
+  private lastMtime = -1;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /**
+   * Reads what was appended since the last refresh; returns true when anything changed.
+   * Overlapping calls are queued, so two requests never append the same lines twice.
+   */
+  refresh(): Promise<boolean> {
+    const run = this.queue.then(() => this.readAppended());
+    this.queue = run.catch(() => false);
+    return run;
+  }
+
+  private async readAppended(): Promise<boolean> {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(this.path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw err;
+    }
+    const mtime = info.mtime?.getTime() ?? 0;
+    if (info.size === this.lastSize && mtime === this.lastMtime) return false;
+    let changed = false;
+    for (;;) {
+      const chunk = await readMetricsFrom(this.path, this.cursor);
+      if (chunk.reset) this.clear();
+      for (const record of chunk.records) this.add(record);
+      this.malformed += chunk.malformed;
+      changed ||= chunk.reset || chunk.records.length > 0;
+      this.cursor = chunk.cursor;
+      if (!chunk.more) break;
+    }
+    this.lastSize = info.size;
+    this.lastMtime = mtime;
+    return changed;
+  }
+
+  /** Adds one record to the table of its type. */
+  add(record: MetricsRecord): void {
+    if (record.type === "train") this.train.push(record);
+    else if (record.type === "val") this.val.push(record);
+    else if (record.type === "event") this.events.push(record);
+  }
+
+  private clear(): void {
+    this.train = new ColumnTable();
+    this.val = new ColumnTable();
+    this.events = [];
+    this.malformed = 0;
+  }
+}
