@@ -11,6 +11,9 @@
 
 import { accumulate, add, gelu, mul, scale } from "./ops/elementwise.ts";
 import { mean, sum } from "./ops/reduce.ts";
+import { attention } from "./ops/attention.ts";
+import { crossEntropy } from "./ops/classifier.ts";
+import { rope } from "./ops/rope.ts";
 
 /** The op namespace (see engine_api in DESIGN.md for the contract of each). */
 export const ops = {
@@ -21,4 +24,7 @@ export const ops = {
   sum,
   mean,
   accumulate,
+  attention,
+  rope,
+  crossEntropy,
 };

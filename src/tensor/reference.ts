@@ -63,3 +63,12 @@ export function numericGradient(
   }
   return out;
 }
+
+export {
+  attentionAllowed,
+  attentionBackward,
+  type AttentionDims,
+  attentionForward,
+  ropeReference,
+} from "./reference/attention.ts";
+export { crossEntropyReference } from "./reference/classifier.ts";

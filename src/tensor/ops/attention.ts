@@ -1,0 +1,157 @@
+/**
+ * Fused scaled-dot-product attention (flash style) and rotary position embeddings, forward and
+ * backward side by side. Kernels: shaders/attention.wgsl, shaders/rope.wgsl.
+ *
+ * @module
+ */
+
+import type { Device } from "../../gpu/device.ts";
+import { defineKernel, grid1d } from "../../gpu/kernel.ts";
+import { checkDType, checkInputs, recordOp } from "../op.ts";
+import { formatShape, Tensor } from "../tensor.ts";
+
+/** Largest head width the kernels hold in their per-invocation row arrays. */
+export const MAX_HEAD_DIM = 128;
+/** Rows (queries, or keys in dK/dV) handled by one workgroup; matches ROWS_PER_GROUP in WGSL. */
+const ROWS_PER_GROUP = 64;
+
+const attentionUniforms = [["tq", "u32"], ["tk", "u32"], ["causal", "u32"], [
+  "scale",
+  "f32",
+]] as const;
+
+function attentionKernel(entryPoint: string, headDim: number) {
+  return defineKernel({
+    shader: "attention",
+    entryPoint,
+    constants: { HEAD_DIM: headDim },
+    uniforms: entryPoint === "attention_backward_delta" ? [["rows", "u32"]] : attentionUniforms,
+  });
+}
+
+/** Options of `attention`. */
+export interface AttentionOptions {
+  /** Mask future keys (default true): query i sees keys j ≤ i + (Tk − Tq). */
+  causal?: boolean;
+  /** Multiplies q·k before the softmax (default 1/sqrt(D)). */
+  scale?: number;
+}
+
+interface AttentionShape {
+  bh: number;
+  tq: number;
+  tk: number;
+  headDim: number;
+}
+
+function checkAttentionShapes(q: Tensor, k: Tensor, v: Tensor, causal: boolean): AttentionShape {
+  checkInputs("attention", q, k, v);
+  for (const [name, t] of [["q", q], ["k", k], ["v", v]] as const) {
+    checkDType("attention", t, "f32", name);
+    if (t.shape.length !== 4) {
+      throw new Error(`attention: ${name} must be [B,H,T,D], got ${formatShape(t.shape)}`);
+    }
+  }
+  const [b, h, tq, d] = q.shape;
+  const tk = k.shape[2];
+  const kvOk = k.shape[0] === b && k.shape[1] === h && k.shape[3] === d &&
+    v.shape.every((n, i) => n === k.shape[i]);
+  if (!kvOk) {
+    throw new Error(
+      `attention: shapes differ: q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, ` +
+        `v ${formatShape(v.shape)} (k and v must be [B,H,Tk,D] with q's B, H and D)`,
+    );
+  }
+  if (d < 1 || d > MAX_HEAD_DIM) {
+    throw new Error(`attention: head dim ${d} is outside 1..${MAX_HEAD_DIM}`);
+  }
+  if (causal && tq > tk) {
+    throw new Error(`attention: causal attention needs Tq <= Tk, got Tq ${tq} and Tk ${tk}`);
+  }
+  if (tk === 0 && tq > 0) throw new Error("attention: no keys (Tk = 0)");
+  return { bh: b * h, tq, tk, headDim: d };
+}
+
+/**
+ * Fused causal (or full) self-attention: softmax(scale·q·kᵀ + mask)·v for q [B,H,Tq,D] and
+ * k/v [B,H,Tk,D] → [B,H,Tq,D]. Tiled with an online softmax; only the per-row logsumexp is kept
+ * for backward, which recomputes the probabilities tile by tile (no T×T matrix in memory).
+ *
+ * @example
+ * ```ts
+ * const y = ops.attention(q, k, v); // causal, scale 1/sqrt(D)
+ * ```
+ */
+export function attention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: AttentionOptions = {},
+): Tensor {
+  const causal = opts.causal ?? true;
+  const shape = checkAttentionShapes(q, k, v, causal);
+  const scale = opts.scale ?? 1 / Math.sqrt(shape.headDim);
+  const dev = q.device;
+  const out = Tensor.empty(dev, q.shape);
+  const lse = Tensor.empty(dev, [shape.bh, shape.tq]);
+  const uniforms = { tq: shape.tq, tk: shape.tk, causal: causal ? 1 : 0, scale };
+  attentionKernel("attention_forward", shape.headDim).dispatch(dev, {
+    bindings: [q, k, v, out, lse],
+    uniforms,
+    workgroups: [Math.ceil(shape.tq / ROWS_PER_GROUP), shape.bh],
+  });
+  const recorded = recordOp("attention", out, [q, k, v], (gradOut) => {
+    const grads = attentionBackward(dev, shape, uniforms, q, k, v, out, lse, gradOut);
+    lse.release();
+    return grads;
+  });
+  if (recorded.node === null) lse.release();
+  return recorded;
+}
+
+/**
+ * FlashAttention-2 backward: delta_i = dO_i·O_i per row, then dQ (a query row per invocation)
+ * and dK/dV (a key row per invocation), each recomputing p = exp(s − lse) from the saved
+ * logsumexp. Every output element is written by one invocation, so results are deterministic.
+ */
+function attentionBackward(
+  dev: Device,
+  shape: AttentionShape,
+  uniforms: Record<string, number>,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  out: Tensor,
+  lse: Tensor,
+  gradOut: Tensor,
+): (Tensor | null)[] {
+  const rows = shape.bh * shape.tq;
+  const delta = Tensor.empty(dev, [rows]);
+  attentionKernel("attention_backward_delta", shape.headDim).dispatch(dev, {
+    bindings: [out, gradOut, delta],
+    uniforms: { rows },
+    workgroups: grid1d(rows, ROWS_PER_GROUP),
+  });
+  let dq: Tensor | null = null;
+  if (q.requiresGrad) {
+    dq = Tensor.empty(dev, q.shape);
+    attentionKernel("attention_backward_query", shape.headDim).dispatch(dev, {
+      bindings: [q, k, v, gradOut, lse, delta, dq],
+      uniforms,
+      workgroups: [Math.ceil(shape.tq / ROWS_PER_GROUP), shape.bh],
+    });
+  }
+  let dk: Tensor | null = null;
+  let dv: Tensor | null = null;
+  if (k.requiresGrad || v.requiresGrad) {
+    dk = Tensor.empty(dev, k.shape);
+    dv = Tensor.empty(dev, v.shape);
+    attentionKernel("attention_backward_key_value", shape.headDim).dispatch(dev, {
+      bindings: [q, k, v, gradOut, lse, delta, dk, dv],
+      uniforms,
+      workgroups: [Math.ceil(shape.tk / ROWS_PER_GROUP), shape.bh],
+    });
+  }
+  delta.release();
+  return [dq, dk, dv];
+}

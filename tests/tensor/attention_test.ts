@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { ops } from "../../src/tensor/ops.ts";
+import * as ref from "../../src/tensor/reference.ts";
+import { noGrad, Tensor } from "../../src/tensor/tensor.ts";
+import { assertClose, f32, gpuTest, randomArray } from "./_helpers.ts";
+
+type Dims = ref.AttentionDims;
+
+function lossOf(out: Float64Array, w: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < out.length; i++) s += out[i] * w[i];
+  return s;
+}
+
+Deno.test("oracle: attention gradients match finite differences (causal, Tq < Tk)", () => {
+  const dims: Dims = { batch: 1, heads: 2, tq: 3, tk: 5, headDim: 4 };
+  const nq = 2 * 3 * 4;
+  const nk = 2 * 5 * 4;
+  const q = randomArray(nq, 1);
+  const k = randomArray(nk, 2);
+  const v = randomArray(nk, 3);
+  const w = randomArray(nq, 4);
+  const g = ref.attentionBackward(q, k, v, w, dims);
+  const tol = { atol: 1e-7, rtol: 1e-6 };
+  const f = (qq: Float64Array, kk: Float64Array, vv: Float64Array) =>
+    lossOf(ref.attentionForward(qq, kk, vv, dims).out, w);
+  assertClose(g.dq, ref.numericGradient((x) => f(x, k, v), q), { ...tol, what: "dq" });
+  assertClose(g.dk, ref.numericGradient((x) => f(q, x, v), k), { ...tol, what: "dk" });
+  assertClose(g.dv, ref.numericGradient((x) => f(q, k, x), v), { ...tol, what: "dv" });
+});
+
+Deno.test("oracle: the KV-cache rule lets the last query see every key", () => {
+  const dims: Dims = { batch: 1, heads: 1, tq: 2, tk: 5, headDim: 1 };
+  assert.equal(ref.attentionAllowed(1, 4, dims, true), true);
+  assert.equal(ref.attentionAllowed(0, 4, dims, true), false);
+  assert.equal(ref.attentionAllowed(0, 3, dims, true), true);
+  // One query over constant keys: a uniform average of the values it may see.
+  const out = ref.attentionForward([1], [0, 0, 0], [1, 2, 6], {
+    batch: 1,
+    heads: 1,
+    tq: 1,
+    tk: 3,
+    headDim: 1,
+  }).out;
+  assertClose(out, [3], { atol: 1e-12, rtol: 0 });
+});
+
+/** GPU forward (out) and backward (dq, dk, dv) against the oracle with loss = Σ out·w. */
+async function checkAttention(
+  dev: Parameters<Parameters<typeof gpuTest>[1]>[0],
+  dims: Dims,
+  causal: boolean,
+  seed: number,
+): Promise<void> {
+  const { batch: b, heads: h, tq, tk, headDim: d } = dims;
+  const q = f32(randomArray(b * h * tq * d, seed, -2, 2));
+  const k = f32(randomArray(b * h * tk * d, seed + 1, -2, 2));
+  const v = f32(randomArray(b * h * tk * d, seed + 2));
+  const w = f32(randomArray(b * h * tq * d, seed + 3));
+  const qt = Tensor.fromArray(dev, q, [b, h, tq, d], { requiresGrad: true });
+  const kt = Tensor.fromArray(dev, k, [b, h, tk, d], { requiresGrad: true });
+  const vt = Tensor.fromArray(dev, v, [b, h, tk, d], { requiresGrad: true });
+  const wt = Tensor.fromArray(dev, w, [b, h, tq, d]);
+  const out = ops.attention(qt, kt, vt, { causal }).retain();
+  ops.sum(ops.mul(out, wt)).backward();
+  const what = `${JSON.stringify(dims)} causal=${causal}`;
+  const expected = ref.attentionForward(q, k, v, dims, { causal });
+  const grads = ref.attentionBackward(q, k, v, w, dims, { causal });
+  const tol = { atol: 2e-5, rtol: 2e-4 };
+  assertClose(await out.toArray(), expected.out, { ...tol, what: `out ${what}` });
+  assertClose(await qt.grad!.toArray(), grads.dq, { ...tol, what: `dq ${what}` });
+  assertClose(await kt.grad!.toArray(), grads.dk, { ...tol, what: `dk ${what}` });
+  assertClose(await vt.grad!.toArray(), grads.dv, { ...tol, what: `dv ${what}` });
+  for (const t of [qt, kt, vt, wt, out, qt.grad!, kt.grad!, vt.grad!]) t.release();
+}
+
+gpuTest("attention matches the oracle for T = 1, 7, 33, 65 and D = 16, 32, 64", async (dev) => {
+  const cases: [number, number, number, number][] = [
+    [1, 1, 1, 16],
+    [2, 3, 7, 16],
+    [1, 2, 33, 32],
+    [1, 2, 65, 64],
+  ];
+  let seed = 10;
+  for (const [batch, heads, t, headDim] of cases) {
+    await checkAttention(dev, { batch, heads, tq: t, tk: t, headDim }, true, seed += 4);
+  }
+});
+
+gpuTest("attention with Tq < Tk (KV cache), non-causal, odd and wide heads", async (dev) => {
+  await checkAttention(dev, { batch: 1, heads: 2, tq: 5, tk: 40, headDim: 32 }, true, 50);
+  await checkAttention(dev, { batch: 1, heads: 1, tq: 1, tk: 9, headDim: 128 }, true, 60);
+  await checkAttention(dev, { batch: 2, heads: 1, tq: 17, tk: 30, headDim: 20 }, false, 70);
+  await checkAttention(dev, { batch: 1, heads: 1, tq: 70, tk: 70, headDim: 5 }, true, 80);
+});
+
+gpuTest("attention: only the inputs that need grad get one; no-grad keeps no tape", (dev) => {
+  const q = Tensor.fromArray(dev, f32(randomArray(2 * 3 * 8, 5)), [1, 2, 3, 8]);
+  const k = Tensor.fromArray(dev, f32(randomArray(2 * 3 * 8, 6)), [1, 2, 3, 8], {
+    requiresGrad: true,
+  });
+  const v = Tensor.fromArray(dev, f32(randomArray(2 * 3 * 8, 7)), [1, 2, 3, 8]);
+  ops.sum(ops.attention(q, k, v)).backward();
+  assert.equal(q.grad, null);
+  assert.ok(k.grad !== null);
+  const y = noGrad(() => ops.attention(q, k, v));
+  assert.equal(y.node, null);
+  for (const t of [q, k, v, k.grad!, y]) t.release();
+});
+
+gpuTest("attention rejects mismatched shapes naming them", (dev) => {
+  const q = Tensor.zeros(dev, [1, 2, 4, 8]);
+  const k = Tensor.zeros(dev, [1, 2, 3, 8]);
+  const wide = Tensor.zeros(dev, [1, 1, 2, 130]);
+  assert.throws(() => ops.attention(q, k, k), /Tq <= Tk, got Tq 4 and Tk 3/);
+  assert.throws(() => ops.attention(q, q, k), /shapes differ: q \[1,2,4,8\], k \[1,2,4,8\]/);
+  assert.throws(() => ops.attention(wide, wide, wide), /head dim 130/);
+  for (const t of [q, k, wide]) t.release();
+});
+
+gpuTest("rope matches the oracle forward and backward, with an offset", async (dev) => {
+  const dims = { batch: 2, heads: 3, seq: 7, headDim: 16 };
+  const n = 2 * 3 * 7 * 16;
+  const x = f32(randomArray(n, 90));
+  const w = f32(randomArray(n, 91));
+  for (const offset of [0, 5]) {
+    const xt = Tensor.fromArray(dev, x, [2, 3, 7, 16], { requiresGrad: true });
+    const wt = Tensor.fromArray(dev, w, [2, 3, 7, 16]);
+    const y = ops.rope(xt, { offset }).retain();
+    ops.sum(ops.mul(y, wt)).backward();
+    assertClose(await y.toArray(), ref.ropeReference(x, dims, { offset }), { what: "rope" });
+    // d/dx Σ w·R(x) = Rᵀw: the inverse rotation of w.
+    const dx = ref.ropeReference(w, dims, { offset, inverse: true });
+    assertClose(await xt.grad!.toArray(), dx, { what: "rope grad" });
+    for (const t of [xt, wt, y, xt.grad!]) t.release();
+  }
+});
+
+Deno.test("oracle: rope keeps norms and position 0 is the identity", () => {
+  const dims = { batch: 1, heads: 1, seq: 3, headDim: 8 };
+  const x = randomArray(24, 3);
+  const y = ref.ropeReference(x, dims);
+  assertClose(y.subarray(0, 8), x.subarray(0, 8), { atol: 1e-15, rtol: 0 });
+  for (let t = 0; t < 3; t++) {
+    const norm = (a: Float64Array) => a.subarray(t * 8, t * 8 + 8).reduce((s, v) => s + v * v, 0);
+    assertClose([norm(y)], [norm(x)], { atol: 1e-12, rtol: 1e-12 });
+  }
+  // Relative property: <R_m a, R_n b> depends on m − n only.
+  const a = randomArray(8, 4);
+  const b = randomArray(8, 5);
+  const one = { batch: 1, heads: 1, seq: 1, headDim: 8 };
+  const dot = (m: number, n: number) => {
+    const ra = ref.ropeReference(a, one, { offset: m });
+    const rb = ref.ropeReference(b, one, { offset: n });
+    return ra.reduce((s, v, i) => s + v * rb[i], 0);
+  };
+  assertClose([dot(7, 3)], [dot(14, 10)], { atol: 1e-12, rtol: 1e-9 });
+});
