@@ -6,7 +6,7 @@
 
 import { join } from "node:path";
 import { debiasedEma, downsampleMinMax, type SeriesPoints } from "./downsample.ts";
-import { readMetricsFrom } from "./metrics_log.ts";
+import { type ColumnTable, type MetricsLog, readMetricsFrom } from "./metrics_log.ts";
 import { type RunEntry, type RunIndex, summarize } from "./run_index.ts";
 
 /** The quantities a chart's x axis can show. */
@@ -146,7 +146,10 @@ export interface SeriesOptions {
   /** Debiased-EMA weight for the `loss_smoothed` train series (0 = none). */
   smooth?: number;
   range?: [number, number] | null;
-  /** Only these fields (default: all numeric fields that are not x axes). */
+  /**
+   * Only these train/diag fields (default: all numeric fields that are not x axes). Val series
+   * always come whole: they are few and hold the task metrics a page cannot know in advance.
+   */
   fields?: string[];
 }
 
@@ -158,32 +161,29 @@ export interface SeriesOptions {
 export function buildSeries(entry: RunEntry, opts: SeriesOptions) {
   const { log } = entry;
   const range = opts.range ?? undefined;
-  const pickFields = (names: string[]) =>
+  const pickFields = (names: string[], all: boolean) =>
     names.filter((f) =>
-      !(X_AXES as readonly string[]).includes(f) && (!opts.fields || opts.fields.includes(f))
+      !(X_AXES as readonly string[]).includes(f) && (all || !opts.fields || opts.fields.includes(f))
     );
-  const train: Record<string, SeriesPoints> = {};
-  const trainX = log.train.column(opts.x);
-  if (trainX) {
-    for (const f of pickFields(log.train.fields())) {
-      train[f] = downsampleMinMax(trainX, log.train.column(f)!, opts.points, range);
+  const series = (table: ColumnTable, all = false) => {
+    const out: Record<string, SeriesPoints> = {};
+    const xs = xColumn(log, table, opts.x);
+    if (!xs) return out;
+    for (const f of pickFields(table.fields(), all)) {
+      out[f] = downsampleMinMax(xs, table.column(f)!, opts.points, range);
     }
-    const loss = log.train.column("loss");
-    if (opts.smooth && loss && (!opts.fields || opts.fields.includes("loss_smoothed"))) {
-      train.loss_smoothed = downsampleMinMax(
-        trainX,
-        debiasedEma(loss, opts.smooth),
-        opts.points,
-        range,
-      );
-    }
-  }
-  const val: Record<string, SeriesPoints> = {};
-  const valX = log.val.column(opts.x);
-  if (valX) {
-    for (const f of pickFields(log.val.fields())) {
-      val[f] = downsampleMinMax(valX, log.val.column(f)!, opts.points, range);
-    }
+    return out;
+  };
+  const train = series(log.train);
+  const loss = log.train.column("loss");
+  const trainX = xColumn(log, log.train, opts.x);
+  if (opts.smooth && loss && trainX && (!opts.fields || opts.fields.includes("loss_smoothed"))) {
+    train.loss_smoothed = downsampleMinMax(
+      trainX,
+      debiasedEma(loss, opts.smooth),
+      opts.points,
+      range,
+    );
   }
   return {
     id: entry.ref.id,
@@ -192,20 +192,45 @@ export function buildSeries(entry: RunEntry, opts: SeriesOptions) {
     cursor: log.cursor,
     train_count: log.train.length,
     val_count: log.val.length,
+    diag_count: log.diag.length,
     train,
-    val,
+    val: series(log.val, true),
+    diag: series(log.diag),
     events: log.events.map((e) => ({ ...e, x: eventX(entry, e, opts.x) })),
   };
 }
 
-/** Where an event sits on the x axis: its own value, else that of the first train row at its step. */
+/** Where an event sits on the x axis: its own value, else that of the train row at its step. */
 function eventX(entry: RunEntry, event: Record<string, unknown>, x: XAxis): number | null {
   if (typeof event[x] === "number") return event[x] as number;
-  const step = event.step;
-  const steps = entry.log.train.column("step"), xs = entry.log.train.column(x);
-  if (typeof step !== "number" || !steps || !xs) return null;
-  for (let i = 0; i < steps.length; i++) if (steps[i] >= step) return xs[i];
-  return null;
+  if (typeof event.step !== "number") return null;
+  const v = stepToX(entry.log, event.step, x);
+  return Number.isFinite(v) ? v : null;
+}
+
+/**
+ * The x values of a table's rows: its own column, or (for diag lines, which carry only step and
+ * elapsed_s) the x of the train row logged at the same step.
+ */
+function xColumn(log: MetricsLog, table: ColumnTable, x: XAxis): ArrayLike<number> | undefined {
+  const own = table.column(x);
+  if (own && table.last(x) !== null) return own;
+  const steps = table.column("step");
+  if (!steps || !log.train.column(x)) return undefined;
+  return Float64Array.from(steps, (s) => stepToX(log, s, x));
+}
+
+/** The x of the first train row whose step is at least `step` (train steps ascend), else NaN. */
+function stepToX(log: MetricsLog, step: number, x: XAxis): number {
+  const steps = log.train.column("step"), xs = log.train.column(x);
+  if (!steps || !xs || steps.length === 0) return NaN;
+  let lo = 0, hi = steps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (steps[mid] < step) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < steps.length ? xs[lo] : NaN;
 }
 
 async function incrementResponse(entry: RunEntry, params: URLSearchParams): Promise<Response> {
@@ -217,9 +242,13 @@ async function incrementResponse(entry: RunEntry, params: URLSearchParams): Prom
   return jsonResponse({ id: entry.ref.id, ...chunk });
 }
 
-/** The run's train and val rows as CSV (one `type` column, then the union of fields). */
+/** The run's train, val and diag rows as CSV (one `type` column, then the union of fields). */
 export function metricsCsv(entry: RunEntry): string {
-  const tables = [["train", entry.log.train], ["val", entry.log.val]] as const;
+  const tables = [
+    ["train", entry.log.train],
+    ["val", entry.log.val],
+    ["diag", entry.log.diag],
+  ] as const;
   const fields: string[] = [];
   for (const x of X_AXES) fields.push(x);
   for (const [, table] of tables) {

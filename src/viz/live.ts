@@ -22,7 +22,11 @@ export interface LiveOptions {
 export function liveStream(index: RunIndex, url: URL, opts: LiveOptions): Response {
   const ids = (url.searchParams.get("runs") ?? "").split(",").filter((s) => s !== "");
   const cursorTexts = (url.searchParams.get("cursors") ?? "").split(",");
-  const followed = ids.map((id, i) => ({ id, cursor: Math.max(0, Number(cursorTexts[i]) || 0) }));
+  const followed = ids.map((id, i) => ({
+    id,
+    cursor: Math.max(0, Number(cursorTexts[i]) || 0),
+    ino: null as number | null,
+  }));
   const encoder = new TextEncoder();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
@@ -80,14 +84,15 @@ export function liveStream(index: RunIndex, url: URL, opts: LiveOptions): Respon
 
 async function pollOnce(
   index: RunIndex,
-  followed: { id: string; cursor: number }[],
+  followed: { id: string; cursor: number; ino: number | null }[],
   send: (event: string, data: unknown) => void,
 ): Promise<void> {
   await index.refresh();
   for (const run of followed) {
     const entry = index.get(run.id);
     if (!entry) continue;
-    const chunk = await readMetricsFrom(entry.log.path, run.cursor, MAX_EVENT_BYTES);
+    const chunk = await readMetricsFrom(entry.log.path, run.cursor, MAX_EVENT_BYTES, run.ino);
+    run.ino = chunk.ino;
     if (chunk.records.length === 0 && !chunk.reset) continue;
     run.cursor = chunk.cursor;
     send("metrics", {

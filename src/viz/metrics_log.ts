@@ -19,6 +19,8 @@ export interface MetricsChunk {
   malformed: number;
   /** True when `maxBytes` stopped the read before the end of the file. */
   more: boolean;
+  /** The file's inode (null where the platform has none); pass it back with the cursor. */
+  ino: number | null;
 }
 
 const NEWLINE = 0x0a;
@@ -39,22 +41,27 @@ export async function readMetricsFrom(
   path: string,
   cursor: number,
   maxBytes = 64 * 1024 * 1024,
+  ino: number | null = null,
 ): Promise<MetricsChunk> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      return { records: [], cursor: 0, reset: cursor > 0, malformed: 0, more: false };
+      return { records: [], cursor: 0, reset: cursor > 0, malformed: 0, more: false, ino: null };
     }
     throw err;
   }
   try {
-    const size = (await file.stat()).size;
-    const reset = size < cursor;
+    const info = await file.stat();
+    const size = info.size;
+    // A resumed run may rewrite the file (temp file + rename): a new inode means start over.
+    const reset = size < cursor || (ino !== null && info.ino !== null && info.ino !== ino);
     const start = reset ? 0 : Math.max(0, Math.floor(cursor));
     const length = Math.min(size - start, maxBytes);
-    if (length <= 0) return { records: [], cursor: start, reset, malformed: 0, more: false };
+    if (length <= 0) {
+      return { records: [], cursor: start, reset, malformed: 0, more: false, ino: info.ino };
+    }
     const bytes = new Uint8Array(length);
     await file.seek(start, Deno.SeekMode.Start);
     let got = 0;
@@ -70,6 +77,7 @@ export async function readMetricsFrom(
       reset,
       malformed: parsed.malformed,
       more: start + got < size,
+      ino: info.ino,
     };
   } finally {
     file.close();
@@ -140,22 +148,29 @@ export class ColumnTable {
   length = 0;
   private readonly data = new Map<string, Float64Array>();
 
-  /** Appends one row; numeric fields become columns (booleans count as 0/1). */
+  /**
+   * Appends one row; numeric fields become columns (booleans count as 0/1, and an array of
+   * numbers such as per-layer norms becomes columns `key.0`, `key.1`, …).
+   */
   push(record: Record<string, unknown>): void {
     if (this.length === this.capacity) this.grow();
-    const row = this.length;
     for (const key in record) {
       const v = record[key];
-      const num = typeof v === "number" ? v : typeof v === "boolean" ? Number(v) : undefined;
-      if (num === undefined) continue;
-      let col = this.data.get(key);
-      if (!col) {
-        col = new Float64Array(this.capacity).fill(NaN);
-        this.data.set(key, col);
-      }
-      col[row] = num;
+      if (Array.isArray(v)) v.forEach((item, i) => this.set(`${key}.${i}`, item));
+      else this.set(key, v);
     }
     this.length++;
+  }
+
+  private set(key: string, v: unknown): void {
+    const num = typeof v === "number" ? v : typeof v === "boolean" ? Number(v) : undefined;
+    if (num === undefined) return;
+    let col = this.data.get(key);
+    if (!col) {
+      col = new Float64Array(this.capacity).fill(NaN);
+      this.data.set(key, col);
+    }
+    col[this.length] = num;
   }
 
   /** The column `name` trimmed to `length` rows (a view, not a copy), or undefined. */
@@ -231,11 +246,14 @@ export class MetricsLog {
   cursor = 0;
   train = new ColumnTable();
   val = new ColumnTable();
+  /** Diagnostics lines (`type: "diag"`): activation norms, entropies, memory. */
+  diag = new ColumnTable();
   events: MetricsRecord[] = [];
   /** Complete lines that were not valid JSON objects. */
   malformed = 0;
   private lastSize = -1;
   private lastMtime = -1;
+  private ino: number | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(path: string) {
@@ -261,10 +279,13 @@ export class MetricsLog {
       throw err;
     }
     const mtime = info.mtime?.getTime() ?? 0;
-    if (info.size === this.lastSize && mtime === this.lastMtime) return false;
+    if (info.size === this.lastSize && mtime === this.lastMtime && info.ino === this.ino) {
+      return false;
+    }
     let changed = false;
     for (;;) {
-      const chunk = await readMetricsFrom(this.path, this.cursor);
+      const chunk = await readMetricsFrom(this.path, this.cursor, undefined, this.ino);
+      this.ino = chunk.ino;
       if (chunk.reset) this.clear();
       for (const record of chunk.records) this.add(record);
       this.malformed += chunk.malformed;
@@ -281,12 +302,14 @@ export class MetricsLog {
   add(record: MetricsRecord): void {
     if (record.type === "train") this.train.push(record);
     else if (record.type === "val") this.val.push(record);
+    else if (record.type === "diag") this.diag.push(record);
     else if (record.type === "event") this.events.push(record);
   }
 
   private clear(): void {
     this.train = new ColumnTable();
     this.val = new ColumnTable();
+    this.diag = new ColumnTable();
     this.events = [];
     this.malformed = 0;
   }

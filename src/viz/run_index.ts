@@ -43,6 +43,7 @@ export interface RunSummary {
   optimal_loss: number | null;
   train_points: number;
   val_points: number;
+  diag_points: number;
   /** The resolved config flattened to dotted keys (`training.batch_size`: "64"). */
   config: Record<string, string>;
 }
@@ -303,9 +304,9 @@ export function summarize(entry: RunEntry): RunSummary {
       stampFromName(ref.dirName),
     updated: stringField(meta, ["updated", "updated_at"]),
     params: numberField(meta, [
+      "param_count",
       "params",
       "parameters",
-      "parameter_count",
       "n_params",
       "num_params",
     ]),
@@ -320,6 +321,7 @@ export function summarize(entry: RunEntry): RunSummary {
     optimal_loss: val.last("optimal_loss"),
     train_points: train.length,
     val_points: val.length,
+    diag_points: log.diag.length,
     config: flattenConfig(entry.config ?? {}),
   };
 }

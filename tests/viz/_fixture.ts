@@ -116,7 +116,7 @@ export async function writeFixtureRun(logdir: string, run: FixtureRun): Promise<
       created: run.created ?? "2025-01-01T00:00:00Z",
       updated: run.created ?? "2025-01-01T00:00:00Z",
       git: { commit: "0000000", dirty: false },
-      params: run.params ?? 100_000,
+      param_count: run.params ?? 100_000,
       flops_per_token_formula: "6N + 12LdT",
       peak_flops: null,
     }),
