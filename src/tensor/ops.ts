@@ -10,6 +10,7 @@
  */
 
 import { accumulate, add, gelu, mul, scale } from "./ops/elementwise.ts";
+import { linear, matmul } from "./ops/matmul.ts";
 import { mean, sum } from "./ops/reduce.ts";
 import { attention } from "./ops/attention.ts";
 import { crossEntropy } from "./ops/classifier.ts";
@@ -17,6 +18,8 @@ import { rope } from "./ops/rope.ts";
 
 /** The op namespace (see engine_api in DESIGN.md for the contract of each). */
 export const ops = {
+  matmul,
+  linear,
   add,
   mul,
   scale,

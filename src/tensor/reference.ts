@@ -72,3 +72,68 @@ export {
   ropeReference,
 } from "./reference/attention.ts";
 export { crossEntropyReference } from "./reference/classifier.ts";
+
+/**
+ * Batched `op(a) · op(b)`: a holds `batch` matrices [M,K] ([K,M] when transA), b holds [K,N]
+ * ([N,K] when transB); returns `batch` matrices [M,N].
+ */
+export function matmulForward(
+  a: Float64Array,
+  b: Float64Array,
+  batch: number,
+  M: number,
+  K: number,
+  N: number,
+  transA = false,
+  transB = false,
+): Float64Array {
+  const out = new Float64Array(batch * M * N);
+  for (let z = 0; z < batch; z++) {
+    const ao = z * M * K;
+    const bo = z * K * N;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const av = transA ? a[ao + k * M + i] : a[ao + i * K + k];
+          const bv = transB ? b[bo + j * K + k] : b[bo + k * N + j];
+          s += av * bv;
+        }
+        out[z * M * N + i * N + j] = s;
+      }
+    }
+  }
+  return out;
+}
+
+/** Gradients of `matmulForward` given dC, in the stored layouts of a and b. */
+export function matmulBackward(
+  a: Float64Array,
+  b: Float64Array,
+  dc: Float64Array,
+  batch: number,
+  M: number,
+  K: number,
+  N: number,
+  transA = false,
+  transB = false,
+): { da: Float64Array; db: Float64Array } {
+  const da = new Float64Array(a.length);
+  const db = new Float64Array(b.length);
+  for (let z = 0; z < batch; z++) {
+    const ao = z * M * K;
+    const bo = z * K * N;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        const g = dc[z * M * N + i * N + j];
+        for (let k = 0; k < K; k++) {
+          const ai = transA ? ao + k * M + i : ao + i * K + k;
+          const bi = transB ? bo + j * K + k : bo + k * N + j;
+          da[ai] += g * b[bi];
+          db[bi] += g * a[ai];
+        }
+      }
+    }
+  }
+  return { da, db };
+}

@@ -1,0 +1,275 @@
+/**
+ * Matmul (batched, with transposed-operand variants so backward needs no copies) and linear.
+ * Kernels: shaders/matmul.wgsl.
+ */
+
+import { defineKernel, type Kernel } from "../../gpu/kernel.ts";
+import { checkInputs, recordOp } from "../op.ts";
+import { formatShape, numel, Tensor } from "../tensor.ts";
+import { add } from "./elementwise.ts";
+import { sumRows } from "./reduce.ts";
+
+/** Options of `matmul`: read an operand transposed (a kernel variant, no copy). */
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** One (batched) product as the kernel sees it. */
+interface Gemm {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  /** Elements between consecutive batch matrices of A (0 = broadcast). */
+  strideA: number;
+  strideB: number;
+}
+
+const uniforms = [
+  ["M", "u32"],
+  ["N", "u32"],
+  ["K", "u32"],
+  ["stride_a", "u32"],
+  ["stride_b", "u32"],
+  ["stride_c", "u32"],
+  ["alpha", "f32"],
+] as const;
+
+/** Small shapes (decode with M = 1, tiny heads) waste a 128×128 tile; they get a 32×32 one. */
+const SMALL_TILE = { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 } as const;
+const LARGE_TILE = 128;
+const kernels = new Map<string, Kernel>();
+
+function kernelFor(large: boolean, transA: boolean, transB: boolean, accumulate: boolean): Kernel {
+  const key = `${large}${transA}${transB}${accumulate}`;
+  let k = kernels.get(key);
+  if (!k) {
+    const flags = {
+      TRANS_A: Number(transA),
+      TRANS_B: Number(transB),
+      ACCUMULATE: Number(accumulate),
+    };
+    k = defineKernel({
+      shader: "matmul",
+      entryPoint: large ? "matmul_8x8" : "matmul",
+      constants: large ? flags : { ...flags, ...SMALL_TILE },
+      uniforms,
+    });
+    kernels.set(key, k);
+  }
+  return k;
+}
+
+/**
+ * Records `out = alpha · op(a) · op(b)` (or `out +=` with `accumulate`) for already-checked
+ * dims. `out` holds `batch` row-major [M, N] matrices.
+ */
+export function recordGemm(
+  out: Tensor,
+  a: Tensor,
+  b: Tensor,
+  g: Gemm,
+  opts: { alpha?: number; accumulate?: boolean } = {},
+): void {
+  const large = g.M >= 64 && g.N >= 64;
+  const tile = large ? LARGE_TILE : SMALL_TILE.BM;
+  kernelFor(large, g.transA, g.transB, opts.accumulate ?? false).dispatch(out.device, {
+    bindings: [a, b, out],
+    uniforms: {
+      M: g.M,
+      N: g.N,
+      K: g.K,
+      stride_a: g.strideA,
+      stride_b: g.strideB,
+      stride_c: g.M * g.N,
+      alpha: opts.alpha ?? 1,
+    },
+    workgroups: [Math.ceil(g.N / tile), Math.ceil(g.M / tile), g.batch],
+  });
+}
+
+/** Resolves shapes into a Gemm plus the output shape, or throws naming both shapes. */
+function plan(a: Tensor, b: Tensor, transA: boolean, transB: boolean) {
+  if (a.shape.length < 2 || b.shape.length < 2) {
+    throw new Error(
+      `matmul: operands need at least 2 dims: ${formatShape(a.shape)} x ${formatShape(b.shape)}`,
+    );
+  }
+  const [a0, a1] = a.shape.slice(-2);
+  const [b0, b1] = b.shape.slice(-2);
+  const [M, K] = transA ? [a1, a0] : [a0, a1];
+  const [K2, N] = transB ? [b1, b0] : [b0, b1];
+  if (K !== K2) {
+    throw new Error(
+      `matmul: inner dimensions differ: ${formatShape(a.shape)} x ${formatShape(b.shape)}` +
+        (transA || transB ? ` (transA=${transA}, transB=${transB})` : ""),
+    );
+  }
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const nA = numel(batchA);
+  const nB = numel(batchB);
+  let batchShape: readonly number[];
+  if (batchB.length === 0 && !transA) {
+    // b is one matrix shared by every batch: fold the batch into M (one big product).
+    return {
+      gemm: { batch: 1, M: nA * M, N, K, transA, transB, strideA: 0, strideB: 0 },
+      outShape: [...batchA, M, N],
+      folded: true,
+    };
+  } else if (batchB.length === 0) {
+    batchShape = batchA;
+  } else if (batchA.length === 0) {
+    batchShape = batchB;
+  } else if (batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i])) {
+    batchShape = batchA;
+  } else {
+    throw new Error(
+      `matmul: batch dimensions differ: ${formatShape(a.shape)} x ${formatShape(b.shape)}`,
+    );
+  }
+  const batch = numel(batchShape);
+  return {
+    gemm: {
+      batch,
+      M,
+      N,
+      K,
+      transA,
+      transB,
+      strideA: nA === 1 && batch > 1 ? 0 : M * K,
+      strideB: nB === 1 && batch > 1 ? 0 : K * N,
+    },
+    outShape: [...batchShape, M, N],
+    folded: false,
+  };
+}
+
+/**
+ * Batched matrix product `op(a) · op(b)`: a is [.., M, K] ([.., K, M] with transA), b is
+ * [.., K, N] ([.., N, K] with transB); the batch dims must match, or one operand is a single
+ * matrix shared by every batch.
+ *
+ * @example
+ * ```ts
+ * const scores = ops.matmul(q, k, { transB: true }); // [B,H,T,D] x [B,H,T,D]ᵀ → [B,H,T,T]
+ * ```
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  checkInputs("matmul", a, b);
+  const transA = opts.transA ?? false;
+  const transB = opts.transB ?? false;
+  const { gemm, outShape } = plan(a, b, transA, transB);
+  const out = Tensor.empty(a.device, outShape);
+  recordGemm(out, a, b, gemm);
+  return recordOp("matmul", out, [a, b], (g) => {
+    const ga = a.requiresGrad ? gradA(g, a, b, gemm) : null;
+    const gb = b.requiresGrad ? gradB(g, a, b, gemm) : null;
+    return [ga, gb];
+  });
+}
+
+/** dA from dC (per batch; summed over the batch when a was shared). */
+function gradA(dC: Tensor, a: Tensor, b: Tensor, f: Gemm): Tensor {
+  const { batch, M, N, K } = f;
+  const shared = f.strideA === 0 && batch > 1;
+  const out = Tensor.empty(a.device, shared ? [batch, a.size] : a.shape);
+  if (!f.transA) {
+    // dA[M,K] = dC[M,N] · op(B)ᵀ
+    recordGemm(out, dC, b, {
+      batch,
+      M,
+      N: K,
+      K: N,
+      transA: false,
+      transB: !f.transB,
+      strideA: M * N,
+      strideB: f.strideB,
+    });
+  } else {
+    // dA[K,M] = op(B)[K,N] · dCᵀ
+    recordGemm(out, b, dC, {
+      batch,
+      M: K,
+      N: M,
+      K: N,
+      transA: f.transB,
+      transB: true,
+      strideA: f.strideB,
+      strideB: M * N,
+    });
+  }
+  return shared ? reduceBatch(out, a.shape) : out;
+}
+
+/** dB from dC (per batch; summed over the batch when b was shared). */
+function gradB(dC: Tensor, a: Tensor, b: Tensor, f: Gemm): Tensor {
+  const { batch, M, N, K } = f;
+  const shared = f.strideB === 0 && batch > 1;
+  const out = Tensor.empty(b.device, shared ? [batch, b.size] : b.shape);
+  if (!f.transB) {
+    // dB[K,N] = op(A)ᵀ[K,M] · dC[M,N]
+    recordGemm(out, a, dC, {
+      batch,
+      M: K,
+      N,
+      K: M,
+      transA: !f.transA,
+      transB: false,
+      strideA: f.strideA,
+      strideB: M * N,
+    });
+  } else {
+    // dB[N,K] = dCᵀ[N,M] · op(A)[M,K]
+    recordGemm(out, dC, a, {
+      batch,
+      M: N,
+      N: K,
+      K: M,
+      transA: true,
+      transB: f.transA,
+      strideA: M * N,
+      strideB: f.strideA,
+    });
+  }
+  return shared ? reduceBatch(out, b.shape) : out;
+}
+
+function reduceBatch(perBatch: Tensor, shape: readonly number[]): Tensor {
+  const summed = sumRows(perBatch, numel(shape), shape);
+  perBatch.release();
+  return summed;
+}
+
+/**
+ * PyTorch's linear layer: `x[.., in] · wᵀ + bias`, with `w` [out, in] and `bias` [out].
+ *
+ * @example
+ * ```ts
+ * const h = ops.linear(x, fcWeight, fcBias); // [B,T,C] → [B,T,4C]
+ * ```
+ */
+export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
+  checkInputs("linear", x, w);
+  if (w.shape.length !== 2 || x.lastDim !== w.shape[1]) {
+    throw new Error(
+      `linear: input ${formatShape(x.shape)} does not match weight ${formatShape(w.shape)} ` +
+        `(expected [.., ${w.shape[1] ?? "?"}])`,
+    );
+  }
+  const x2 = x.shape.length === 1 ? x.reshape([1, x.size]) : x;
+  let y = matmul(x2, w, { transB: true });
+  if (x.shape.length === 1) y = y.reshape([w.shape[0]]);
+  if (bias) {
+    if (bias.size !== w.shape[0]) {
+      throw new Error(
+        `linear: bias ${formatShape(bias.shape)} does not match weight ${formatShape(w.shape)}`,
+      );
+    }
+    y = add(y, bias);
+  }
+  return y;
+}
