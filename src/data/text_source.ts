@@ -11,6 +11,7 @@ import { CharTokenizer } from "../tokenizer/char.ts";
 import { UserError } from "../util/errors.ts";
 import type { Batch } from "./batch.ts";
 import { readTextDocuments } from "./readers/text.ts";
+import { openDocuments } from "./registry.ts";
 import { newReadStats } from "./readers/utf8.ts";
 import {
   BatchRng,
@@ -36,7 +37,11 @@ export type TextDataConfig = z.output<typeof textDataSchema>;
 const TRAIN_STREAM = 1;
 const VAL_STREAM = 2;
 
-/** Reads the corpus a `dataset` value names (a file; BOM dropped, CRLF → LF). */
+/**
+ * Reads the corpus a `dataset` value names: a text file (read whole; BOM dropped, CRLF → LF), or a
+ * registry/hub name, whose documents (all splits, in the dataset's order) are joined by newlines
+ * and then split 90/10 like any text.
+ */
 export async function readCorpus(dataset: string): Promise<string> {
   let isFile = false;
   try {
@@ -44,15 +49,12 @@ export async function readCorpus(dataset: string): Promise<string> {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  if (!isFile) {
-    throw new UserError(
-      `data.dataset: "${dataset}" is not a text file (give a path such as ` +
-        `../shared/data/tinyshakespeare.txt)`,
-    );
-  }
-  const stats = newReadStats();
   const parts: string[] = [];
-  for await (const doc of readTextDocuments(dataset, { delimiter: "file", stats })) parts.push(doc);
+  const docs = isFile
+    ? readTextDocuments(dataset, { delimiter: "file", stats: newReadStats() })
+    : openDocuments(dataset, { split: "all" });
+  for await (const doc of docs) parts.push(doc);
+  if (parts.length === 0) throw new UserError(`data.dataset: "${dataset}" holds no text`);
   return parts.join("\n");
 }
 

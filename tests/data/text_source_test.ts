@@ -43,6 +43,6 @@ Deno.test("text source: a batch depends only on (seed, index)", async () => {
 Deno.test("text source: a missing file and an unsupported tokenizer are user errors", async () => {
   await assert.rejects(
     () => createTextSource({ dataset: "nope.txt", tokenizer: "char", val_fraction: 0.1 }, ctx),
-    /not a text file/,
+    /unknown dataset "nope.txt"/,
   );
 });

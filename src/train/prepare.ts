@@ -1,0 +1,108 @@
+/**
+ * Everything a run needs decided before anything is written: the batch source, the model config
+ * checked against it, the step count, and (for a resume) the checkpoint and its compatibility.
+ * Every problem here is a one-line UserError, so bad input leaves no run directory behind.
+ *
+ * @module
+ */
+
+import { isDeepStrictEqual } from "node:util";
+import type { Config, ModelConfig } from "../config/schema.ts";
+import "../data/sources_all.ts";
+import { createSource, type TrainingSource } from "../data/sources.ts";
+import type { GPTConfig } from "../nn/gpt.ts";
+import { UserError } from "../util/errors.ts";
+import { type Checkpoint, loadCheckpoint, resolveResumeTarget } from "./checkpoint.ts";
+
+/** A run's decisions, made before any file is written. */
+export interface PreparedRun {
+  source: TrainingSource;
+  gptConfig: GPTConfig;
+  totalSteps: number;
+  warmupSteps: number;
+  resume: { runDir: string; checkpointDir: string; checkpoint: Checkpoint } | null;
+}
+
+/** The model section as the GPT constructor takes it (absent optional keys left out). */
+export function toGptConfig(model: ModelConfig): GPTConfig {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(model)) if (v !== undefined) out[k] = v;
+  return out as unknown as GPTConfig;
+}
+
+/** Checks that the model can take the source's tokens and context, saying what to change. */
+export function checkModelFitsSource(model: ModelConfig, source: TrainingSource): void {
+  if (source.vocabSize > model.vocab_size) {
+    throw new UserError(
+      `model.vocab_size is ${model.vocab_size} but the data (${source.name}) has ` +
+        `${source.vocabSize} token ids: set model.vocab_size=${source.vocabSize} (or more)`,
+    );
+  }
+  if (source.seqLen > model.max_seq_len) {
+    throw new UserError(
+      `model.max_seq_len is ${model.max_seq_len} but the data (${source.name}) gives sequences ` +
+        `of ${source.seqLen}: set model.max_seq_len=${source.seqLen} (or more)`,
+    );
+  }
+}
+
+/** Total optimizer steps: max_steps, or num_epochs over the source's epoch. */
+export function totalStepsOf(cfg: Config, source: TrainingSource): number {
+  const t = cfg.training;
+  if (t.max_steps !== undefined) return t.max_steps;
+  const perEpoch = source.epochBatches(t.batch_size);
+  if (perEpoch === null) {
+    throw new UserError(
+      `training.num_epochs: the data (${source.name}) is unbounded; set training.max_steps`,
+    );
+  }
+  return Math.max(1, Math.ceil((t.num_epochs! * perEpoch) / t.grad_accum_steps));
+}
+
+/** Names the model keys that differ between a checkpoint and the config. */
+export function modelDifferences(a: ModelConfig, b: ModelConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof ModelConfig>;
+  return [...keys].filter((k) => !isDeepStrictEqual(a[k], b[k])).map((k) =>
+    `model.${k} ${JSON.stringify(b[k])} vs ${JSON.stringify(a[k])}`
+  );
+}
+
+/** Builds the source and checks everything; loads the resume checkpoint when asked. */
+export async function prepareRun(cfg: Config, opts: { resume?: string }): Promise<PreparedRun> {
+  const source = await createSource(cfg.data, {
+    seed: cfg.seed,
+    seqLen: cfg.model.max_seq_len,
+    vocabSize: cfg.model.vocab_size,
+    batchSize: cfg.training.batch_size,
+  });
+  checkModelFitsSource(cfg.model, source);
+  const totalSteps = totalStepsOf(cfg, source);
+  const t = cfg.training;
+  const warmupSteps = t.warmup_steps ?? Math.round((t.warmup_ratio ?? 0) * totalSteps);
+  let resume: PreparedRun["resume"] = null;
+  if (opts.resume !== undefined) {
+    const target = await resolveResumeTarget(opts.resume);
+    const checkpoint = await loadCheckpoint(target.checkpointDir);
+    const diff = modelDifferences(toComparable(checkpoint.state.model), toComparable(cfg.model));
+    if (diff.length) {
+      throw new UserError(
+        `resume target ${target.checkpointDir} has a different model shape: ${diff.join(", ")}`,
+      );
+    }
+    if (checkpoint.state.step > totalSteps) {
+      throw new UserError(
+        `resume target is at step ${checkpoint.state.step}, past the ${totalSteps} steps ` +
+          `this config trains for: raise training.max_steps`,
+      );
+    }
+    // The schedule follows the config resumed with (a raised max_steps stretches the decay).
+    checkpoint.state.schedule.total_steps = totalSteps;
+    checkpoint.state.schedule.warmup_steps = warmupSteps;
+    resume = { ...target, checkpoint };
+  }
+  return { source, gptConfig: toGptConfig(cfg.model), totalSteps, warmupSteps, resume };
+}
+
+function toComparable(model: ModelConfig): ModelConfig {
+  return toGptConfig(model) as unknown as ModelConfig;
+}

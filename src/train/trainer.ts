@@ -1,0 +1,515 @@
+/**
+ * The training loop. Each step records grad_accum micro-batches of forward + backward, AdamW with
+ * clipping and the scheduled learning rate, and submits once; the loss is summed on the GPU and
+ * read back only every `log_every` steps (or at a checkpoint). Writes the run directory that
+ * DESIGN.md specifies and supports exact resume, stability guards and Ctrl-C.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { configToYaml } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import type { TrainingSource } from "../data/sources.ts";
+import { Device } from "../gpu/device.ts";
+import { GPT } from "../nn/gpt.ts";
+import { AdamW } from "../optim/adamw.ts";
+import { learningRate } from "../optim/schedule.ts";
+import { ops } from "../tensor/ops.ts";
+import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { writeFileAtomic } from "../util/fs.ts";
+import { ProgressBar } from "../util/progress.ts";
+import {
+  type Checkpoint,
+  pruneCheckpoints,
+  saveCheckpoint,
+  type TrainState,
+  writePointer,
+} from "./checkpoint.ts";
+import { Diagnostics } from "./diagnostics.ts";
+import { evaluate } from "./evaluate.ts";
+import { type MetricsLine, MetricsWriter, rewindMetrics } from "./metrics.ts";
+import { type PreparedRun, prepareRun } from "./prepare.ts";
+import { createRunDir, gitState, readRunInfo, type RunInfo, writeRunInfo } from "./run_dir.ts";
+
+/** Options of {@link train} beyond the config. */
+export interface TrainOptions {
+  /** Root of run directories (default `runs`). */
+  runsRoot?: string;
+  /** Continue a run: a run directory or a checkpoint directory. */
+  resume?: string;
+  /** Stop like Ctrl-C when aborted: finish the step, checkpoint, mark the run stopped. */
+  signal?: AbortSignal;
+  /** Listen for SIGINT (the CLI sets this). */
+  handleSigint?: boolean;
+  /** Show a progress bar (default: when stderr is a terminal). */
+  progress?: boolean;
+  /** An already-open device (tests and sweeps reuse one). */
+  device?: Device;
+  /** The sweep values that made this config, recorded in run.json. */
+  sweep?: Record<string, unknown>;
+  /** Called with every metrics line as it is written. */
+  onMetrics?: (line: MetricsLine) => void;
+  /** Called after every optimizer step (1-based step number). */
+  onStep?: (step: number) => void;
+}
+
+/** What {@link train} returns. */
+export interface TrainResult {
+  dir: string;
+  id: string;
+  status: "finished" | "stopped" | "failed";
+  steps: number;
+  tokens: number;
+  finalTrainLoss: number | null;
+  finalValLoss: number | null;
+  bestValLoss: number | null;
+  elapsedS: number;
+  paramCount: number;
+  /** Why the run stopped or failed (one line). */
+  message?: string;
+}
+
+const FLOPS_FORMULA = "6*N + 12*L*d*T per token (PaLM/nanoGPT; N = matmul params incl. tied head)";
+
+/**
+ * Trains the model a config describes and writes its run directory.
+ *
+ * @example
+ * ```ts
+ * const run = await train(await loadConfig("configs/shakespeare_char_small.yaml"));
+ * console.log(run.dir, run.bestValLoss);
+ * ```
+ */
+export async function train(cfg: Config, opts: TrainOptions = {}): Promise<TrainResult> {
+  // Everything that can fail on bad input happens before the first byte is written.
+  const prepared = await prepareRun(cfg, opts);
+  const ownsDevice = !opts.device;
+  const dev = opts.device ?? await Device.open({
+    powerPreference: cfg.device.power_preference,
+    f16: cfg.device.f16,
+  });
+  try {
+    const model = new GPT(dev, prepared.gptConfig, { seed: cfg.seed });
+    const optimizer = new AdamW(model.params, {
+      lr: cfg.training.learning_rate,
+      betas: cfg.training.betas,
+      eps: cfg.training.eps,
+      weightDecay: cfg.training.weight_decay,
+    });
+    const loop = new TrainingLoop(cfg, prepared, dev, model, optimizer, opts);
+    return await loop.run();
+  } finally {
+    if (ownsDevice) dev.destroy();
+  }
+}
+
+/** One training run's mutable state and its steps. */
+class TrainingLoop {
+  private state: TrainState;
+  private dir = "";
+  private id = "";
+  private info!: RunInfo;
+  private metrics!: MetricsWriter;
+  private readonly source: TrainingSource;
+  private readonly flopsPerToken: number;
+  private readonly tokensPerStep: number;
+  private readonly startTime = performance.now();
+  private elapsedBase = 0;
+  private stopReason: string | null = null;
+  private lastGood: Checkpoint | null = null;
+  private skippedBase = 0;
+  private lastTrainLoss: number | null = null;
+  private lastValLoss: number | null = null;
+  private lastValStep = -1;
+  private lastCheckpointStep = -1;
+  private bestCheckpointLoss = Infinity;
+  private readonly diagnostics: Diagnostics;
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly prepared: PreparedRun,
+    private readonly dev: Device,
+    private readonly model: GPT,
+    private readonly optimizer: AdamW,
+    private readonly opts: TrainOptions,
+  ) {
+    this.source = prepared.source;
+    const t = cfg.training;
+    this.tokensPerStep = t.batch_size * t.grad_accum_steps * this.source.seqLen;
+    this.flopsPerToken = model.flopsPerToken(this.source.seqLen);
+    this.state = {
+      step: 0,
+      tokens: 0,
+      batch_index: 0,
+      rng: { seed: cfg.seed, batch_index: 0 },
+      schedule: {
+        total_steps: prepared.totalSteps,
+        warmup_steps: prepared.warmupSteps,
+        lr_scale: 1,
+      },
+      best_val_loss: null,
+      best_step: null,
+      initial_val_loss: null,
+      failures: 0,
+      elapsed_s: 0,
+      model: cfg.model,
+    };
+    this.diagnostics = new Diagnostics(cfg.training.diagnostics, dev, model, this.source);
+  }
+
+  async run(): Promise<TrainResult> {
+    await this.openRun();
+    const stopOnAbort = () => this.requestStop("stopped (abort signal)");
+    this.opts.signal?.addEventListener("abort", stopOnAbort);
+    const onSigint = () => this.requestStop("stopped by Ctrl-C");
+    if (this.opts.handleSigint) Deno.addSignalListener("SIGINT", onSigint);
+    try {
+      return await this.loop();
+    } catch (err) {
+      await this.finish("failed", (err as Error).message.split("\n")[0]);
+      throw err;
+    } finally {
+      this.opts.signal?.removeEventListener("abort", stopOnAbort);
+      if (this.opts.handleSigint) Deno.removeSignalListener("SIGINT", onSigint);
+      this.metrics.close();
+    }
+  }
+
+  private requestStop(reason: string): void {
+    this.stopReason ??= reason;
+  }
+
+  private elapsed(): number {
+    return this.elapsedBase + (performance.now() - this.startTime) / 1000;
+  }
+
+  private log(line: MetricsLine): void {
+    this.metrics.write(line);
+    this.opts.onMetrics?.(line);
+  }
+
+  private event(event: string, detail: string): void {
+    this.log({ type: "event", step: this.state.step, elapsed_s: this.elapsed(), event, detail });
+  }
+
+  /** Creates the run directory, or reopens the resumed one and restores its checkpoint. */
+  private async openRun(): Promise<void> {
+    const resume = this.prepared.resume;
+    if (resume) {
+      this.dir = resume.runDir;
+      this.info = await readRunInfo(this.dir);
+      this.id = this.info.id;
+      this.restore(resume.checkpoint);
+      this.elapsedBase = resume.checkpoint.state.elapsed_s;
+      this.lastGood = resume.checkpoint;
+      await rewindMetrics(this.dir, this.state.step);
+      this.metrics = await MetricsWriter.open(this.dir);
+      this.info.status = "running";
+      delete this.info.message;
+      await writeRunInfo(this.dir, this.info);
+      this.lastCheckpointStep = this.state.step;
+      this.lastValStep = this.state.step;
+      this.event("resume", `from ${resume.checkpointDir} at step ${this.state.step}`);
+      return;
+    }
+    const { dir, id } = await createRunDir(this.opts.runsRoot ?? "runs", this.cfg.experiment_name);
+    [this.dir, this.id] = [dir, id];
+    await writeFileAtomic(join(dir, "config.yaml"), configToYaml(this.cfg));
+    if (this.source.tokenizerJson) {
+      await writeFileAtomic(join(dir, "tokenizer.json"), this.source.tokenizerJson);
+    }
+    const now = new Date().toISOString();
+    this.info = {
+      id,
+      name: this.cfg.experiment_name,
+      status: "running",
+      created: now,
+      updated: now,
+      git: await gitState(),
+      deno: Deno.version.deno,
+      adapter: { description: this.dev.description, limits: { ...this.dev.limits } },
+      param_count: this.model.numParams(),
+      flops_per_token: this.flopsPerToken,
+      flops_formula: FLOPS_FORMULA,
+      peak_flops: null,
+      data: {
+        name: this.source.name,
+        vocab_size: this.source.vocabSize,
+        seq_len: this.source.seqLen,
+        ...this.source.metadata,
+      },
+      total_steps: this.prepared.totalSteps,
+      ...(this.opts.sweep && Object.keys(this.opts.sweep).length ? { sweep: this.opts.sweep } : {}),
+    };
+    await writeRunInfo(dir, this.info);
+    this.metrics = await MetricsWriter.open(dir);
+  }
+
+  private async loop(): Promise<TrainResult> {
+    const t = this.cfg.training;
+    const total = this.prepared.totalSteps;
+    const bar = new ProgressBar({ total, label: "train", enabled: this.opts.progress });
+    const batchShape = [t.batch_size, this.source.seqLen];
+    const inputs = Tensor.zeros(this.dev, batchShape, { dtype: "i32" });
+    const targets = Tensor.zeros(this.dev, batchShape, { dtype: "i32" });
+    const lossSum = Tensor.zeros(this.dev, []);
+    let windowSteps = 0;
+    let windowStart = performance.now();
+    let status = "";
+    if (this.state.step === 0 && !this.lastGood) {
+      this.lastGood = await this.snapshot();
+      if (t.eval_every > 0) await this.validate();
+    }
+    try {
+      while (this.state.step < total) {
+        const wantLog = (this.state.step + 1) % t.log_every === 0 ||
+          this.state.step + 1 === total || this.isCheckpointStep(this.state.step + 1);
+        const gradNorm = this.recordStep(inputs, targets, lossSum, wantLog);
+        this.state.step++;
+        this.state.tokens += this.tokensPerStep;
+        windowSteps++;
+        const diag = this.diagnostics.due(this.state.step)
+          ? await this.diagnostics.afterStep(this.state.step)
+          : null;
+        this.opts.onStep?.(this.state.step);
+        if (wantLog) {
+          const ok = await this.logTrain(lossSum, gradNorm, windowSteps, windowStart);
+          windowSteps = 0;
+          windowStart = performance.now();
+          if (!ok) {
+            const failed = await this.recoverFromNonFinite();
+            if (failed) return await this.finish("failed", failed);
+            continue;
+          }
+          status = `loss ${this.lastTrainLoss!.toFixed(4)}`;
+        }
+        if (diag) this.log({ ...diag, elapsed_s: this.elapsed() });
+        if (t.eval_every > 0 && this.state.step % t.eval_every === 0) await this.validate();
+        if (this.isCheckpointStep(this.state.step)) await this.checkpoint();
+        bar.update(this.state.step, status);
+        if (this.stopReason) break;
+      }
+    } finally {
+      for (const x of [inputs, targets, lossSum]) x.release();
+    }
+    bar.done(status);
+    if (t.eval_every > 0 && this.lastValStep !== this.state.step) await this.validate();
+    if (this.lastCheckpointStep !== this.state.step) await this.checkpoint();
+    if (this.stopReason) {
+      this.event("stopped", this.stopReason);
+      return await this.finish("stopped", this.stopReason);
+    }
+    return await this.finish("finished");
+  }
+
+  private isCheckpointStep(step: number): boolean {
+    const every = this.cfg.training.checkpoint_every;
+    return every > 0 && step % every === 0;
+  }
+
+  /**
+   * Records one optimizer step (no submit until the end, no readback). Returns the gradient
+   * norm tensor when it is a log step.
+   */
+  private recordStep(
+    inputs: Tensor,
+    targets: Tensor,
+    lossSum: Tensor,
+    wantGradNorm: boolean,
+  ): Tensor | null {
+    const t = this.cfg.training;
+    const lr = this.currentLr();
+    this.model.params.zeroGrad();
+    for (let micro = 0; micro < t.grad_accum_steps; micro++) {
+      const index = this.state.batch_index++;
+      const batch = this.source.trainBatch(index, t.batch_size);
+      inputs.write(batch.inputs);
+      targets.write(batch.targets);
+      const { loss } = this.model.forward(inputs, {
+        targets,
+        train: true,
+        dropoutSeed: dropoutSeed(this.cfg.seed, index),
+      });
+      noGrad(() => ops.accumulate(lossSum, loss!));
+      const scaled = t.grad_accum_steps > 1 ? ops.scale(loss!, 1 / t.grad_accum_steps) : loss!;
+      scaled.backward();
+      scaled.release();
+      loss!.release();
+    }
+    this.state.rng.batch_index = this.state.batch_index;
+    const gradNorm = wantGradNorm ? this.optimizer.gradNorm() : null;
+    this.optimizer.step({ lr, maxGradNorm: t.max_grad_norm > 0 ? t.max_grad_norm : undefined });
+    this.dev.flush();
+    return gradNorm;
+  }
+
+  private currentLr(step = this.state.step): number {
+    const t = this.cfg.training;
+    const s = this.state.schedule;
+    return s.lr_scale * learningRate(step, {
+      lr: t.learning_rate,
+      minLr: t.min_learning_rate,
+      warmupSteps: s.warmup_steps,
+      totalSteps: s.total_steps,
+      decay: t.lr_decay,
+    });
+  }
+
+  /** Reads back the loss window; writes a train line. False when something was not finite. */
+  private async logTrain(
+    lossSum: Tensor,
+    gradNorm: Tensor | null,
+    steps: number,
+    windowStart: number,
+  ): Promise<boolean> {
+    const micro = steps * this.cfg.training.grad_accum_steps;
+    const loss = (await lossSum.item()) / micro;
+    lossSum.write([0]);
+    // The optimizer owns the norm tensor (and keeps it until the next step): read, never release.
+    const norm = gradNorm ? await gradNorm.item() : null;
+    const skipped = await this.optimizer.skippedSteps();
+    const seconds = (performance.now() - windowStart) / 1000;
+    this.lastTrainLoss = loss;
+    this.log({
+      type: "train",
+      step: this.state.step,
+      tokens: this.state.tokens,
+      flops: this.state.tokens * this.flopsPerToken,
+      elapsed_s: this.elapsed(),
+      loss,
+      lr: this.currentLr(this.state.step - 1),
+      grad_norm: norm,
+      tokens_per_s: (steps * this.tokensPerStep) / seconds,
+      step_ms: (seconds * 1000) / steps,
+      gpu_bytes: this.dev.bytesInUse(),
+    });
+    const finite = Number.isFinite(loss) && skipped === this.skippedBase;
+    this.skippedBase = skipped;
+    return finite;
+  }
+
+  /**
+   * A non-finite loss or gradient: log it, cut the learning rate and go back to the last good
+   * state. Returns a failure message when the guard's budget is spent.
+   */
+  private async recoverFromNonFinite(): Promise<string | null> {
+    const g = this.cfg.training.guards;
+    this.state.failures++;
+    this.event("nan", `non-finite loss or gradient (failure ${this.state.failures})`);
+    const good = this.lastGood!;
+    const failures = this.state.failures;
+    const lrScale = this.state.schedule.lr_scale * g.lr_cut;
+    this.restore(good);
+    this.state.failures = failures;
+    if (failures > g.max_failures) {
+      this.lastCheckpointStep = -1;
+      await this.checkpoint();
+      return `training diverged: ${failures} non-finite losses/gradients (guards.max_failures ` +
+        `${g.max_failures}); last good state saved at step ${this.state.step}. Lower ` +
+        `training.learning_rate or raise training.warmup_steps`;
+    }
+    this.state.schedule.lr_scale = lrScale;
+    this.event("lr_cut", `learning rate scale ${lrScale}, back to step ${this.state.step}`);
+    return null;
+  }
+
+  private async validate(): Promise<void> {
+    const t = this.cfg.training;
+    const r = await evaluate(this.dev, this.model, this.source, {
+      batches: t.eval_batches,
+      batchSize: t.batch_size,
+    });
+    this.lastValStep = this.state.step;
+    this.lastValLoss = r.loss;
+    this.state.initial_val_loss ??= r.loss;
+    if (Number.isFinite(r.loss) && (this.state.best_val_loss ?? Infinity) > r.loss) {
+      this.state.best_val_loss = r.loss;
+      this.state.best_step = this.state.step;
+    }
+    const extra: Record<string, number | string | boolean | null> = { ...this.source.metadata };
+    const optimal = this.source.metadata?.optimal_loss;
+    if (typeof optimal === "number" && this.state.initial_val_loss !== optimal) {
+      extra.progress_to_optimal = (r.loss - optimal) / (this.state.initial_val_loss - optimal);
+    }
+    this.log({
+      type: "val",
+      step: this.state.step,
+      tokens: this.state.tokens,
+      flops: this.state.tokens * this.flopsPerToken,
+      elapsed_s: this.elapsed(),
+      loss: r.loss,
+      ppl: r.ppl,
+      ...extra,
+      ...r.taskMetrics,
+    });
+  }
+
+  /** The model, optimizer and loop state as a checkpoint (one readback each). */
+  private async snapshot(): Promise<Checkpoint> {
+    const values = await this.model.params.read();
+    const params = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, tensor] of this.model.params.tensors) {
+      params.set(name, { shape: [...tensor.shape], data: values.get(name)! });
+    }
+    const optimizer = await this.optimizer.state();
+    this.state.elapsed_s = this.elapsed();
+    return { params, optimizer, state: structuredClone(this.state) };
+  }
+
+  /** Puts model, optimizer and loop state back to `ckpt`. */
+  private restore(ckpt: Checkpoint): void {
+    const values = new Map<string, Float32Array>();
+    for (const [name, t] of ckpt.params) values.set(name, t.data);
+    this.model.params.write(values);
+    this.optimizer.loadState(ckpt.optimizer);
+    this.state = structuredClone(ckpt.state);
+  }
+
+  private async checkpoint(): Promise<void> {
+    const ckpt = await this.snapshot();
+    const path = await saveCheckpoint(this.dir, ckpt);
+    this.lastGood = ckpt;
+    this.lastCheckpointStep = this.state.step;
+    const valHere = this.lastValStep === this.state.step ? this.lastValLoss : null;
+    if (valHere !== null && Number.isFinite(valHere) && valHere < this.bestCheckpointLoss) {
+      this.bestCheckpointLoss = valHere;
+      await writePointer(this.dir, "best", {
+        step: this.state.step,
+        dir: `step_${this.state.step}`,
+        val_loss: valHere,
+      });
+    }
+    await pruneCheckpoints(this.dir, this.cfg.training.keep_checkpoints);
+    this.event("checkpoint", path);
+  }
+
+  private async finish(
+    status: "finished" | "stopped" | "failed",
+    message?: string,
+  ): Promise<TrainResult> {
+    this.info.status = status;
+    if (message) this.info.message = message;
+    this.info.step = this.state.step;
+    this.info.best_val_loss = this.state.best_val_loss;
+    await writeRunInfo(this.dir, this.info);
+    return {
+      dir: this.dir,
+      id: this.id,
+      status,
+      steps: this.state.step,
+      tokens: this.state.tokens,
+      finalTrainLoss: this.lastTrainLoss,
+      finalValLoss: this.lastValLoss,
+      bestValLoss: this.state.best_val_loss,
+      elapsedS: this.elapsed(),
+      paramCount: this.model.numParams(),
+      ...(message ? { message } : {}),
+    };
+  }
+}
+
+/** Dropout seed of micro-batch `index`: fixed by (seed, index), so a resume replays it. */
+export function dropoutSeed(seed: number, index: number): number {
+  return (Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + Math.imul(index + 1, 0x165667b1)) >>> 0;
+}
