@@ -18,3 +18,26 @@ export {
 } from "./src/data/registry.ts";
 export type { DatasetEntry, OpenDocumentsOptions } from "./src/data/registry.ts";
 export { isValDocument, splitDocuments } from "./src/data/split.ts";
+export {
+  createProcess,
+  processes,
+  processNames,
+  registerProcess,
+} from "./src/data/synthetic/processes.ts";
+export { Process } from "./src/data/synthetic/process.ts";
+export type { ProcessSpec } from "./src/data/synthetic/process.ts";
+export {
+  entropyRate,
+  myopicEntropies,
+  optimalLoss,
+  reachableBeliefs,
+} from "./src/data/synthetic/theory.ts";
+export {
+  generatorLength,
+  modelContextLength,
+  modelVocabSize,
+} from "./src/data/synthetic/sequence.ts";
+export { ProcessSource } from "./src/data/synthetic/process_source.ts";
+export { createTask, registerTask, taskNames, tasks } from "./src/data/synthetic/tasks/registry.ts";
+export type { Task, TaskSample } from "./src/data/synthetic/tasks/task.ts";
+export { TaskSource } from "./src/data/synthetic/tasks/task_source.ts";

@@ -6,5 +6,7 @@
 
 import "./text_source.ts";
 import "./shard_source.ts";
+import "./synthetic/process_source.ts";
+import "./synthetic/tasks/task_source.ts";
 
 export { createSource, sourceKind, sourceKinds } from "./sources.ts";

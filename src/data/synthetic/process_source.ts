@@ -12,6 +12,7 @@ import { z } from "zod";
 import { parse as parseYaml } from "yaml";
 import { UserError } from "../../util/errors.ts";
 import type { Batch, BatchSource } from "../batch.ts";
+import { registerSource } from "../sources.ts";
 import type { Process } from "./process.ts";
 import { createProcess, custom } from "./processes.ts";
 import { Rng } from "./rng.ts";
@@ -192,3 +193,11 @@ export async function createProcessSource(
     sampling: data.sampling,
   });
 }
+
+registerSource({
+  name: "process",
+  description:
+    "sequences sampled from a generative process (mess3, rrxor, …) with its optimal loss",
+  schema: processDataSchema,
+  create: createProcessSource,
+});
