@@ -41,3 +41,7 @@ export { ProcessSource } from "./src/data/synthetic/process_source.ts";
 export { createTask, registerTask, taskNames, tasks } from "./src/data/synthetic/tasks/registry.ts";
 export type { Task, TaskSample } from "./src/data/synthetic/tasks/task.ts";
 export { TaskSource } from "./src/data/synthetic/tasks/task_source.ts";
+export { AdamW } from "./src/optim/adamw.ts";
+export type { AdamWOptions, AdamWState, FlatParameters } from "./src/optim/adamw.ts";
+export { learningRate } from "./src/optim/schedule.ts";
+export type { LrDecay, LrSchedule } from "./src/optim/schedule.ts";
