@@ -45,3 +45,5 @@ export { AdamW } from "./src/optim/adamw.ts";
 export type { AdamWOptions, AdamWState, FlatParameters } from "./src/optim/adamw.ts";
 export { learningRate } from "./src/optim/schedule.ts";
 export type { LrDecay, LrSchedule } from "./src/optim/schedule.ts";
+export { downloadDataset } from "./src/data/hub.ts";
+export type { DownloadOptions, DownloadResult } from "./src/data/hub.ts";
