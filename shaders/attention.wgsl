@@ -397,3 +397,30 @@ fn attention_backward_key_value(@builtin(workgroup_id) wid: vec3<u32>, @builtin(
     }
   }
 }
+
+// ---- causal_mask: the unfused path (scores [.., Tq, Tk]) ------------------------------------
+// Forward fills masked scores with -inf (fill_bits = 0xff800000), backward zeroes their
+// gradient (fill_bits = 0); same KV-cache rule as above.
+
+const MASK_WORKGROUP: u32 = 256u;
+
+struct MaskParams {
+  n: u32,
+  tq: u32,
+  tk: u32,
+  fill_bits: u32,
+}
+
+@group(0) @binding(0) var<uniform> maskParams: MaskParams;
+@group(0) @binding(1) var<storage, read> maskIn: array<f32>;
+@group(0) @binding(2) var<storage, read_write> maskOut: array<f32>;
+
+@compute @workgroup_size(MASK_WORKGROUP)
+fn causal_mask(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * MASK_WORKGROUP;
+  if (i >= maskParams.n) { return; }
+  let col = i % maskParams.tk;
+  let row = (i / maskParams.tk) % maskParams.tq;
+  let visible = col <= row + (maskParams.tk - maskParams.tq);
+  maskOut[i] = select(bitcast<f32>(maskParams.fill_bits), maskIn[i], visible);
+}

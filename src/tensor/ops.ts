@@ -12,7 +12,7 @@
 import { accumulate, add, gelu, mul, scale } from "./ops/elementwise.ts";
 import { linear, matmul } from "./ops/matmul.ts";
 import { mean, sum } from "./ops/reduce.ts";
-import { attention } from "./ops/attention.ts";
+import { attention, causalMask } from "./ops/attention.ts";
 import { crossEntropy } from "./ops/classifier.ts";
 import { rope } from "./ops/rope.ts";
 
@@ -28,6 +28,7 @@ export const ops = {
   mean,
   accumulate,
   attention,
+  causalMask,
   rope,
   crossEntropy,
 };

@@ -156,3 +156,27 @@ Deno.test("oracle: rope keeps norms and position 0 is the identity", () => {
   };
   assertClose([dot(7, 3)], [dot(14, 10)], { atol: 1e-12, rtol: 1e-9 });
 });
+
+gpuTest("causalMask hides future keys (KV-cache rule) and zeroes their gradient", async (dev) => {
+  const [tq, tk] = [3, 5];
+  const x = f32(randomArray(2 * tq * tk, 120));
+  const w = f32(randomArray(2 * tq * tk, 121));
+  const xt = Tensor.fromArray(dev, x, [2, tq, tk], { requiresGrad: true });
+  const y = ops.causalMask(xt).retain();
+  const dims: Dims = { batch: 1, heads: 2, tq, tk, headDim: 1 };
+  const yv = await y.toArray();
+  for (let i = 0; i < yv.length; i++) {
+    const [r, c] = [Math.floor(i / tk) % tq, i % tk];
+    const seen = ref.attentionAllowed(r, c, dims, true);
+    assert.equal(yv[i], seen ? x[i] : -Infinity, `element ${i}`);
+  }
+  assert.throws(() => ops.causalMask(Tensor.zeros(dev, [4, 2])), /Tq <= Tk, got \[4,2\]/);
+  // The loss is −inf, but its gradient w.r.t. x is finite: w where visible, 0 where masked.
+  ops.sum(ops.mul(ops.causalMask(xt), Tensor.fromArray(dev, w, [2, tq, tk]))).backward();
+  const dx = await xt.grad!.toArray();
+  for (let i = 0; i < dx.length; i++) {
+    const [r, c] = [Math.floor(i / tk) % tq, i % tk];
+    assert.equal(dx[i], ref.attentionAllowed(r, c, dims, true) ? w[i] : 0, `grad ${i}`);
+  }
+  for (const t of [xt, y, xt.grad!]) t.release();
+});

@@ -155,3 +155,45 @@ function attentionBackward(
   delta.release();
   return [dq, dk, dv];
 }
+
+const NEGATIVE_INFINITY_BITS = 0xff800000;
+const maskKernel = defineKernel({
+  shader: "attention",
+  entryPoint: "causal_mask",
+  uniforms: [["n", "u32"], ["tq", "u32"], ["tk", "u32"], ["fill_bits", "u32"]],
+});
+
+function applyCausalMask(x: Tensor, fillBits: number): Tensor {
+  const tq = x.shape[x.shape.length - 2];
+  const tk = x.shape[x.shape.length - 1];
+  const y = Tensor.empty(x.device, x.shape);
+  maskKernel.dispatch(x.device, {
+    bindings: [x, y],
+    uniforms: { n: x.size, tq, tk, fill_bits: fillBits },
+    workgroups: grid1d(x.size, 256),
+  });
+  return y;
+}
+
+/**
+ * Sets scores [.., Tq, Tk] that a causal query may not see to −inf (the KV-cache rule of
+ * `attention`), for attention variants built from unfused ops (matmul, softmax, …). Backward
+ * zeroes the gradient at the masked positions.
+ *
+ * @example
+ * ```ts
+ * const p = ops.softmax(ops.causalMask(ops.scale(ops.matmul(q, k, { transB: true }), s)));
+ * ```
+ */
+export function causalMask(scores: Tensor): Tensor {
+  checkInputs("causalMask", scores);
+  checkDType("causalMask", scores, "f32", "scores");
+  const r = scores.shape.length;
+  if (r < 2 || scores.shape[r - 2] > scores.shape[r - 1]) {
+    throw new Error(
+      `causalMask: scores must be [.., Tq, Tk] with Tq <= Tk, got ${formatShape(scores.shape)}`,
+    );
+  }
+  const y = applyCausalMask(scores, NEGATIVE_INFINITY_BITS);
+  return recordOp("causalMask", y, [scores], (g) => [applyCausalMask(g, 0)]);
+}
