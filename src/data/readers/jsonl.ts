@@ -26,23 +26,29 @@ export async function* readJsonlDocuments(
   opts: JsonlReadOptions,
 ): AsyncGenerator<string> {
   const field = opts.textField ?? "text";
+  const path_ = field.split(".");
   let lineNo = 0;
+  // One line is held back: only the last line of the file may be truncated.
   let pending: { line: string; no: number } | null = null;
-  for await (const line of lines(path, opts.stats)) {
-    lineNo++;
-    if (line.trim() === "") continue;
-    if (pending) {
-      const doc = documentOf(pending.line, pending.no, field, path, false);
-      if (doc) {
-        opts.stats.documents++;
-        yield doc;
+  for await (const lines of lineBatches(path, opts.stats)) {
+    const docs: string[] = [];
+    for (const line of lines) {
+      lineNo++;
+      if (line.trim() === "") continue;
+      if (pending) {
+        const doc = documentOf(pending.line, pending.no, path_, path, false);
+        if (doc !== null) docs.push(doc);
       }
+      pending = { line, no: lineNo };
     }
-    pending = { line, no: lineNo };
+    for (const doc of docs) {
+      opts.stats.documents++;
+      yield doc;
+    }
   }
   if (pending) {
-    const doc = documentOf(pending.line, pending.no, field, path, true);
-    if (doc) {
+    const doc = documentOf(pending.line, pending.no, path_, path, true);
+    if (doc !== null) {
       opts.stats.documents++;
       yield doc;
     }
@@ -52,7 +58,7 @@ export async function* readJsonlDocuments(
 function documentOf(
   line: string,
   lineNo: number,
-  field: string,
+  fieldPath: string[],
   path: string,
   isLast: boolean,
 ): string | null {
@@ -63,7 +69,8 @@ function documentOf(
     if (isLast) return null; // truncated last line
     throw new UserError(`${path}:${lineNo}: malformed JSON (${(err as Error).message})`);
   }
-  const value = field.split(".").reduce<unknown>(
+  const field = fieldPath.join(".");
+  const value = fieldPath.reduce<unknown>(
     (
       obj,
       key,
@@ -84,18 +91,20 @@ function documentOf(
   return value.trim() === "" ? null : value;
 }
 
-/** Lines of a text file, streamed (the line terminator removed). */
-async function* lines(path: string, stats: ReadStats): AsyncGenerator<string> {
+/** The complete lines of each decoded chunk (terminators removed), streamed. */
+async function* lineBatches(path: string, stats: ReadStats): AsyncGenerator<string[]> {
   let partial: string[] = [];
   for await (const text of decodedChunks(path, stats)) {
+    const lines: string[] = [];
     let from = 0;
     for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", from)) {
       partial.push(text.slice(from, nl));
-      yield partial.join("");
+      lines.push(partial.join(""));
       partial = [];
       from = nl + 1;
     }
     if (from < text.length) partial.push(text.slice(from));
+    if (lines.length > 0) yield lines;
   }
-  if (partial.length > 0) yield partial.join("");
+  if (partial.length > 0) yield [partial.join("")];
 }
