@@ -12,7 +12,7 @@ import { UserError } from "../util/errors.ts";
 import { dataKindNames, dataSchemaFor } from "./data_kinds.ts";
 import { formatIssues } from "./issues.ts";
 import { applyOverrides, parseOverride } from "./overrides.ts";
-import { type Config, configSchema } from "./schema.ts";
+import { type Config, configSchema, type DataConfig } from "./schema.ts";
 import { expandSweep, type SweepPoint } from "./sweep.ts";
 
 /** Parses YAML text into a mapping; `source` names the file in errors. */
@@ -47,7 +47,7 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
 }
 
 /** The data schema for `data.source`, extended with the `source` key itself. */
-function dataSchemaOf(raw: Record<string, unknown>, source: string): z.ZodObject {
+function dataSchemaOf(raw: Record<string, unknown>, source: string): z.ZodType<DataConfig> {
   const data = raw.data;
   if (data === undefined || data === null) {
     throw new UserError(`${source}: data: required (a mapping with a "source" key)`);

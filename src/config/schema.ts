@@ -12,7 +12,7 @@ const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
 /** The `model` section: the GPT shape (snake_case, as `GPTConfig` in `src/nn/gpt.ts`). */
-export const modelSchema = z.strictObject({
+const modelSchema = z.strictObject({
   name: z.literal("gpt").default("gpt"),
   vocab_size: positiveInt,
   max_seq_len: positiveInt,
@@ -25,13 +25,14 @@ export const modelSchema = z.strictObject({
   tie_embeddings: z.boolean().default(true),
   positional: z.enum(["learned", "rope"]).default("learned"),
   ln_eps: z.number().positive().optional(),
+  rope_base: z.number().positive().optional(),
 }).refine((m) => m.d_model % m.n_head === 0, {
   message: "d_model must be a multiple of n_head",
   path: ["d_model"],
 });
 
 /** Diagnostics, each off unless switched on; logged every `every` steps. */
-export const diagnosticsSchema = z.strictObject({
+const diagnosticsSchema = z.strictObject({
   every: positiveInt.default(100),
   activation_norms: z.boolean().default(false),
   layernorm_grad_norms: z.boolean().default(false),
@@ -42,7 +43,7 @@ export const diagnosticsSchema = z.strictObject({
 });
 
 /** Stability guards: what happens when a loss or gradient is not finite. */
-export const guardsSchema = z.strictObject({
+const guardsSchema = z.strictObject({
   /** Failures (non-finite loss or gradient) tolerated before the run stops as failed. */
   max_failures: nonNegativeInt.default(3),
   /** Factor the learning rate is multiplied by after each failure. */
@@ -76,7 +77,7 @@ const trainingFields = z.strictObject({
 });
 
 /** The `training` section, with the either/or pairs checked and derived defaults filled in. */
-export const trainingSchema = trainingFields
+const trainingSchema = trainingFields
   .superRefine((t, ctx) => {
     if ((t.max_steps === undefined) === (t.num_epochs === undefined)) {
       ctx.addIssue({
@@ -107,14 +108,14 @@ export const trainingSchema = trainingFields
   }));
 
 /** `device`: which adapter to ask for. */
-export const deviceSchema = z.strictObject({
+const deviceSchema = z.strictObject({
   power_preference: z.enum(["high-performance", "low-power"]).optional(),
   f16: z.boolean().default(false),
 });
 
 /** Builds the whole-config schema around the `data` schema of the chosen source kind. */
-export function configSchema(dataSchema: z.ZodObject) {
-  return z.strictObject({
+export function configSchema(dataSchema: z.ZodType<DataConfig>): z.ZodType<Config> {
+  const schema = z.strictObject({
     experiment_name: z.string().regex(/^[A-Za-z0-9._-]+$/, {
       message: "use letters, digits, '.', '_' and '-' only (it names a directory)",
     }),
@@ -124,14 +125,73 @@ export function configSchema(dataSchema: z.ZodObject) {
     model: modelSchema,
     training: trainingSchema,
   });
+  // The interfaces below are written out for readers; this line keeps them equal to the schema.
+  const typed: z.ZodType<Config, z.input<typeof schema>> = schema;
+  return typed as z.ZodType<Config>;
 }
 
-/** A model section after validation. */
-export type ModelConfig = z.output<typeof modelSchema>;
-/** A training section after validation and defaults. */
-export type TrainingConfig = z.output<typeof trainingSchema>;
-/** Diagnostics switches after defaults. */
-export type DiagnosticsConfig = z.output<typeof diagnosticsSchema>;
+/** The `model` section after validation (what `GPT` takes, see `src/nn/gpt.ts`). */
+export interface ModelConfig {
+  name: "gpt";
+  vocab_size: number;
+  max_seq_len: number;
+  n_layer: number;
+  n_head: number;
+  d_model: number;
+  d_ffn?: number;
+  dropout: number;
+  bias: boolean;
+  tie_embeddings: boolean;
+  positional: "learned" | "rope";
+  ln_eps?: number;
+  rope_base?: number;
+}
+
+/** `training.diagnostics` after defaults. */
+export interface DiagnosticsConfig {
+  every: number;
+  activation_norms: boolean;
+  layernorm_grad_norms: boolean;
+  attention_entropy: boolean;
+  gpu_memory: boolean;
+  entropy_samples: number;
+}
+
+/** `training.guards` after defaults. */
+export interface GuardsConfig {
+  max_failures: number;
+  lr_cut: number;
+}
+
+/** The `training` section after validation and defaults. */
+export interface TrainingConfig {
+  batch_size: number;
+  grad_accum_steps: number;
+  max_steps?: number;
+  num_epochs?: number;
+  learning_rate: number;
+  min_learning_rate: number;
+  lr_decay: "cosine" | "linear" | "constant";
+  warmup_steps?: number;
+  warmup_ratio?: number;
+  weight_decay: number;
+  betas: [number, number];
+  eps: number;
+  max_grad_norm: number;
+  eval_every: number;
+  eval_batches: number;
+  log_every: number;
+  checkpoint_every: number;
+  keep_checkpoints: number;
+  diagnostics: DiagnosticsConfig;
+  guards: GuardsConfig;
+}
+
+/** `device` after defaults. */
+export interface DeviceConfig {
+  power_preference?: "high-performance" | "low-power";
+  f16: boolean;
+}
 
 /** The `data` section: `source` names the kind; the other keys are the kind's own. */
 export interface DataConfig {
@@ -143,7 +203,7 @@ export interface DataConfig {
 export interface Config {
   experiment_name: string;
   seed: number;
-  device: z.output<typeof deviceSchema>;
+  device: DeviceConfig;
   data: DataConfig;
   model: ModelConfig;
   training: TrainingConfig;

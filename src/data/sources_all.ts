@@ -9,4 +9,4 @@ import "./shard_source.ts";
 import "./synthetic/process_source.ts";
 import "./synthetic/tasks/task_source.ts";
 
-export { createSource, sourceKind, sourceKinds } from "./sources.ts";
+export { createSource, registerSource, sourceKind, sourceKinds } from "./sources.ts";
