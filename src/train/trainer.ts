@@ -50,8 +50,8 @@ export interface TrainOptions {
   sweep?: Record<string, unknown>;
   /** Called with every metrics line as it is written. */
   onMetrics?: (line: MetricsLine) => void;
-  /** Called after every optimizer step (1-based step number). */
-  onStep?: (step: number) => void;
+  /** Called after every optimizer step (1-based step number) with the model being trained. */
+  onStep?: (step: number, model: GPT) => void;
 }
 
 /** What {@link train} returns. */
@@ -272,7 +272,7 @@ class TrainingLoop {
         const diag = this.diagnostics.due(this.state.step)
           ? await this.diagnostics.afterStep(this.state.step)
           : null;
-        this.opts.onStep?.(this.state.step);
+        this.opts.onStep?.(this.state.step, this.model);
         if (wantLog) {
           const ok = await this.logTrain(lossSum, gradNorm, windowSteps, windowStart);
           windowSteps = 0;

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import "../../src/data/sources_all.ts";
+import { resolveConfigs } from "../../src/config/load.ts";
+import type { Config } from "../../src/config/schema.ts";
+import { Device } from "../../src/gpu/device.ts";
+import { readMetrics, type TrainLine } from "../../src/train/metrics.ts";
+import { train } from "../../src/train/trainer.ts";
+import { parseJsonLines } from "../../src/util/fs.ts";
+import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+
+const gpu = await hasWebGpuAdapter();
+
+/** A tiny char model on tinyshakespeare: 40 steps take a few seconds on lavapipe. */
+export function tinyConfig(overrides: string[] = []): Config {
+  const raw = {
+    experiment_name: "tiny",
+    seed: 5,
+    data: { source: "text", dataset: "../shared/data/tinyshakespeare.txt" },
+    model: { vocab_size: 65, max_seq_len: 16, n_layer: 2, n_head: 2, d_model: 32, bias: true },
+    training: {
+      batch_size: 4,
+      max_steps: 40,
+      learning_rate: 3e-3,
+      warmup_steps: 5,
+      log_every: 1,
+      eval_every: 10,
+      eval_batches: 2,
+      checkpoint_every: 20,
+      keep_checkpoints: 1,
+    },
+  };
+  return resolveConfigs(raw, overrides, "tiny")[0].config;
+}
+
+function trainLosses(lines: { type: string }[]): number[] {
+  return lines.filter((l): l is TrainLine => l.type === "train").map((l) => l.loss);
+}
+
+testNeeding(
+  "a WebGPU adapter",
+  gpu,
+  "training: same seed → same curve; 20 + resume + 20 = 40 straight, bit for bit",
+  async () => {
+    const root = await Deno.makeTempDir();
+    const dev = await Device.open();
+    try {
+      const cfg = tinyConfig();
+      const a = await train(cfg, { runsRoot: root, device: dev, progress: false });
+      const b = await train(cfg, { runsRoot: root, device: dev, progress: false });
+      assert.equal(a.status, "finished");
+      assert.notEqual(a.dir, b.dir);
+      const lossesA = trainLosses(await readMetrics(a.dir));
+      assert.equal(lossesA.length, 40);
+      assert.deepEqual(trainLosses(await readMetrics(b.dir)), lossesA);
+      assert.ok(lossesA[39] < lossesA[0] - 0.5, `loss falls: ${lossesA[0]} → ${lossesA[39]}`);
+
+      // Stop after step 20 (what Ctrl-C does), then resume the run directory.
+      const stop = new AbortController();
+      const half = await train(cfg, {
+        runsRoot: root,
+        device: dev,
+        progress: false,
+        signal: stop.signal,
+        onStep: (step) => step === 20 && stop.abort(),
+      });
+      assert.equal(half.status, "stopped");
+      assert.equal(half.steps, 20);
+      const resumed = await train(cfg, { runsRoot: root, device: dev, resume: half.dir });
+      assert.equal(resumed.dir, half.dir);
+      assert.equal(resumed.status, "finished");
+      const lines = await readMetrics(half.dir);
+      assert.deepEqual(trainLosses(lines), lossesA);
+      assert.equal(resumed.finalValLoss, a.finalValLoss);
+      const events = lines.filter((l) => l.type === "event").map((l) =>
+        (l as { event: string }).event
+      );
+      assert.ok(events.includes("stopped") && events.includes("resume"), events.join(","));
+
+      // The run directory as DESIGN.md describes it.
+      const info = JSON.parse(await Deno.readTextFile(join(a.dir, "run.json")));
+      assert.equal(info.status, "finished");
+      assert.equal(info.param_count, a.paramCount);
+      assert.equal(info.peak_flops, null);
+      assert.ok(info.adapter.description.length > 0 && info.adapter.limits.maxBufferSize > 0);
+      assert.ok(await Deno.stat(join(a.dir, "config.yaml")));
+      assert.ok(JSON.parse(await Deno.readTextFile(join(a.dir, "tokenizer.json"))).model.vocab);
+      const latest = JSON.parse(await Deno.readTextFile(join(a.dir, "checkpoints", "latest")));
+      assert.equal(latest.step, 40);
+      for (const f of ["model.safetensors", "optimizer.safetensors", "state.json"]) {
+        assert.ok(await Deno.stat(join(a.dir, "checkpoints", "step_40", f)));
+      }
+      const val = parseJsonLines<{ type: string; step: number; ppl: number; loss: number }>(
+        await Deno.readTextFile(join(a.dir, "metrics.jsonl")),
+      ).filter((l) => l.type === "val");
+      assert.deepEqual(val.map((l) => l.step), [0, 10, 20, 30, 40]);
+      assert.ok(Math.abs(val[0].ppl - Math.exp(val[0].loss)) < 1e-9);
+      assert.ok(
+        Math.abs(val[0].loss - Math.log(65)) < 0.3,
+        `initial val loss ≈ ln 65: ${val[0].loss}`,
+      );
+    } finally {
+      dev.destroy();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
+
+testNeeding(
+  "a WebGPU adapter",
+  gpu,
+  "guards: a NaN is caught, the lr is cut and training recovers; repeated NaNs fail the run",
+  async () => {
+    const root = await Deno.makeTempDir();
+    const dev = await Device.open();
+    try {
+      const cfg = tinyConfig(["training.max_steps=12", "training.checkpoint_every=4"]);
+      const poison = (model: Parameters<NonNullable<Parameters<typeof train>[1]>["onStep"]>[1]) => {
+        const wte = model.params.tensors.get("wte.weight")!;
+        model.params.write(new Map([["wte.weight", new Float32Array(wte.size).fill(NaN)]]));
+      };
+      let poisoned = false;
+      const ok = await train(cfg, {
+        runsRoot: root,
+        device: dev,
+        onStep: (step, model) => {
+          if (step === 6 && !poisoned) [poisoned] = [true, poison(model)];
+        },
+      });
+      assert.equal(ok.status, "finished");
+      assert.ok(Number.isFinite(ok.finalValLoss!));
+      const events = (await readMetrics(ok.dir)).filter((l) => l.type === "event") as {
+        event: string;
+        detail: string;
+      }[];
+      assert.deepEqual(events.filter((e) => e.event !== "checkpoint").map((e) => e.event), [
+        "nan",
+        "lr_cut",
+      ]);
+      assert.match(events.find((e) => e.event === "lr_cut")!.detail, /scale 0\.5, back to step 4/);
+
+      const bad = await train(
+        tinyConfig(["training.max_steps=12", "training.guards.max_failures=2"]),
+        {
+          runsRoot: root,
+          device: dev,
+          onStep: (step, model) => step === 3 && poison(model),
+        },
+      );
+      assert.equal(bad.status, "failed");
+      assert.match(bad.message!, /training diverged: 3 non-finite/);
+      const info = JSON.parse(await Deno.readTextFile(join(bad.dir, "run.json")));
+      assert.equal(info.status, "failed");
+      const latest = JSON.parse(await Deno.readTextFile(join(bad.dir, "checkpoints", "latest")));
+      assert.equal(latest.step, 0);
+    } finally {
+      dev.destroy();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
