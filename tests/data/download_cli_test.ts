@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type FakeRepo, startFakeHub } from "./fake_hub.ts";
+import { tempDir } from "./temp_dir.ts";
 
 const TOOL = new URL("../../tools/download.ts", import.meta.url).pathname;
 
@@ -27,7 +28,7 @@ Deno.test("deno task download (subprocess): success, then one-line errors with e
     },
   };
   const hub = startFakeHub([repo, { ...repo, id: "kiln-test/gated", token: "hf_ok" }]);
-  const cwd = await Deno.makeTempDir();
+  const cwd = await tempDir();
   const env = { HF_ENDPOINT: hub.url };
   try {
     const ok = await runDownload(["kiln-test/cli", "--split", "train"], env, cwd);

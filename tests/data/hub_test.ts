@@ -8,6 +8,7 @@ import { openDocuments, registerDataset } from "../../src/data/registry.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { exists } from "../../src/util/fs.ts";
 import { type FakeRepo, startFakeHub } from "./fake_hub.ts";
+import { tempDir } from "./temp_dir.ts";
 
 const enc = new TextEncoder();
 
@@ -72,7 +73,7 @@ function hex(bytes: Uint8Array): string {
 Deno.test("download: card configs pick the files, manifest records them, readers see the data", async () => {
   const repo = storiesRepo();
   const hub = startFakeHub([repo]);
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   try {
     const result = await downloadDataset("kiln-test/stories", quiet(hub.url, root));
     assert.equal(result.downloadedFiles, 3);
@@ -122,7 +123,7 @@ Deno.test("download: card configs pick the files, manifest records them, readers
 Deno.test("download: a connection cut mid-file resumes with Range, byte-identical", async () => {
   const repo = storiesRepo();
   const hub = startFakeHub([repo]);
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   const path = "data/train-00000-of-00002.parquet";
   hub.faults.set(`${repo.id}/${path}`, { cutAfter: 1000 });
   try {
@@ -139,7 +140,7 @@ Deno.test("download: a connection cut mid-file resumes with Range, byte-identica
 Deno.test("download: HTTP 500 is retried, then succeeds", async () => {
   const repo = storiesRepo();
   const hub = startFakeHub([repo]);
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   const path = "data/validation-00000-of-00001.jsonl";
   hub.faults.set(`${repo.id}/${path}`, { fail500: 2 });
   try {
@@ -157,7 +158,7 @@ Deno.test("download: HTTP 500 is retried, then succeeds", async () => {
 Deno.test("download: 404, 401, unknown config/split are clear one-line errors", async () => {
   const priv = { ...storiesRepo(), id: "kiln-test/private", token: "hf_secret" };
   const hub = startFakeHub([storiesRepo(), priv]);
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   const rejects = (p: Promise<unknown>, re: RegExp) =>
     assert.rejects(
       p,
@@ -196,7 +197,7 @@ Deno.test("download: a wrong sha256 is an error and leaves no file behind", asyn
   const path = "data/validation-00000-of-00001.jsonl";
   repo.wrongSha = [path];
   const hub = startFakeHub([repo]);
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   try {
     await assert.rejects(
       downloadDataset(repo.id, quiet(hub.url, root, { split: "val" })),
@@ -223,7 +224,7 @@ Deno.test("download: a repo without readable files uses the parquet conversion",
     },
   };
   const hub = startFakeHub([repo]);
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   try {
     const r = await downloadDataset(repo.id, quiet(hub.url, root));
     assert.equal(r.manifest.configs.penn.splits.train.length, 2);
@@ -248,7 +249,7 @@ Deno.test("download: a repo without readable files uses the parquet conversion",
 Deno.test("download: a registry alias with data_files and a txt delimiter", async () => {
   const repo = storiesRepo();
   const hub = startFakeHub([repo]);
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   registerDataset({
     name: "test-tiny-alias",
     kind: "hub",

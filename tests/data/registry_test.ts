@@ -8,6 +8,7 @@ import {
   type OpenDocumentsOptions,
 } from "../../src/data/registry.ts";
 import { UserError } from "../../src/util/errors.ts";
+import { tempDir } from "./temp_dir.ts";
 
 async function all(name: string, opts: OpenDocumentsOptions = {}): Promise<string[]> {
   const out: string[] = [];
@@ -27,7 +28,7 @@ Deno.test("built-in aliases name real hub datasets; a failed lookup lists the na
 });
 
 Deno.test("openDocuments: unknown names and missing downloads are one-line user errors", async () => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   await assert.rejects(() => all("no-such-thing", { root }), /unknown dataset "no-such-thing"/);
   await assert.rejects(
     () => all("tinystories", { root }),
@@ -37,7 +38,7 @@ Deno.test("openDocuments: unknown names and missing downloads are one-line user 
 });
 
 Deno.test("a YAML registry adds local entries with paths relative to the file", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.mkdir(join(dir, "data"));
   await Deno.writeTextFile(join(dir, "data", "a.txt"), "one\n\ntwo\n\nthree\n");
   await Deno.writeTextFile(join(dir, "data", "b.jsonl"), '{"body":"x"}\n{"body":"y"}\n');
@@ -73,7 +74,7 @@ Deno.test("a YAML registry adds local entries with paths relative to the file", 
 });
 
 Deno.test("datasets.yaml in the project root is picked up", async () => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   await Deno.writeTextFile(join(root, "t.txt"), "alpha\nbeta\n");
   await Deno.writeTextFile(
     join(root, "datasets.yaml"),
@@ -83,7 +84,7 @@ Deno.test("datasets.yaml in the project root is picked up", async () => {
 });
 
 Deno.test("a downloaded hub dataset reads through its manifest; subset and holdout", async () => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   const dir = join(root, "assets", "datasets", "someone", "stories");
   await Deno.mkdir(dir, { recursive: true });
   const stories = Array.from({ length: 200 }, (_, i) => `story ${i}`);
@@ -133,7 +134,7 @@ Deno.test("a downloaded hub dataset reads through its manifest; subset and holdo
 });
 
 Deno.test("invalid UTF-8 is reported once through onWarning with the count", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const path = join(dir, "bad.txt");
   await Deno.writeFile(path, new Uint8Array([0x61, 0xff, 0x0a, 0x0a, 0x62, 0xfe, 0xfe]));
   const warnings: string[] = [];

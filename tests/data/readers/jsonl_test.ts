@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { readJsonlDocuments } from "../../../src/data/readers/jsonl.ts";
 import { newReadStats } from "../../../src/data/readers/utf8.ts";
 import { UserError } from "../../../src/util/errors.ts";
+import { tempDir } from "../temp_dir.ts";
 
 async function read(content: string | Uint8Array, textField = "text") {
-  const path = join(await Deno.makeTempDir(), "d.jsonl");
+  const path = join(await tempDir(), "d.jsonl");
   await Deno.writeFile(
     path,
     typeof content === "string" ? new TextEncoder().encode(content) : content,

@@ -6,9 +6,10 @@ import { readFileDocuments } from "../../../src/data/readers/file.ts";
 import { readParquetDocuments } from "../../../src/data/readers/parquet.ts";
 import { newReadStats } from "../../../src/data/readers/utf8.ts";
 import { UserError } from "../../../src/util/errors.ts";
+import { tempDir } from "../temp_dir.ts";
 
 async function write(name: string, buf: ArrayBuffer): Promise<string> {
-  const path = join(await Deno.makeTempDir(), name);
+  const path = join(await tempDir(), name);
   await Deno.writeFile(path, new Uint8Array(buf));
   return path;
 }

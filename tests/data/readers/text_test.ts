@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readTextDocuments } from "../../../src/data/readers/text.ts";
 import { newReadStats } from "../../../src/data/readers/utf8.ts";
+import { tempDir } from "../temp_dir.ts";
 
 const GRIMM = "../shared/data/grimm_tales.txt";
 
@@ -13,7 +14,7 @@ async function collect(path: string, delimiter: string) {
 }
 
 async function tempFile(bytes: Uint8Array | string): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "kiln-text-" });
+  const dir = await tempDir();
   const path = join(dir, "f.txt");
   await Deno.writeFile(path, typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
   return path;
