@@ -9,6 +9,7 @@ export { Device } from "./src/gpu/device.ts";
 export { noGrad, Tensor } from "./src/tensor/tensor.ts";
 export type { DType } from "./src/tensor/tensor.ts";
 export { ops } from "./src/tensor/ops.ts";
+export { ParameterSet } from "./src/tensor/parameters.ts";
 export {
   getDatasetEntry,
   listDatasets,

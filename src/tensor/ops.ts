@@ -10,7 +10,12 @@
  */
 
 import { accumulate, add, gelu, mul, scale } from "./ops/elementwise.ts";
+import { dropout } from "./ops/dropout.ts";
+import { embedding } from "./ops/embedding.ts";
+import { layerNorm } from "./ops/layernorm.ts";
+import { mergeHeads, splitHeads } from "./ops/layout.ts";
 import { linear, matmul } from "./ops/matmul.ts";
+import { softmax } from "./ops/softmax.ts";
 import { mean, sum } from "./ops/reduce.ts";
 import { attention, causalMask } from "./ops/attention.ts";
 import { crossEntropy } from "./ops/classifier.ts";
@@ -24,6 +29,12 @@ export const ops = {
   mul,
   scale,
   gelu,
+  softmax,
+  layerNorm,
+  embedding,
+  splitHeads,
+  mergeHeads,
+  dropout,
   sum,
   mean,
   accumulate,
