@@ -384,7 +384,7 @@ class TrainingLoop {
       step_ms: (seconds * 1000) / steps,
       gpu_bytes: this.dev.bytesInUse(),
     });
-    const finite = Number.isFinite(loss) && skipped === this.skippedBase;
+    const finite = Number.isFinite(loss) && skipped <= this.skippedBase;
     this.skippedBase = skipped;
     return finite;
   }
@@ -402,6 +402,8 @@ class TrainingLoop {
     const lrScale = this.state.schedule.lr_scale * g.lr_cut;
     this.restore(good);
     this.state.failures = failures;
+    // Restoring the optimizer may reset its skip counter: measure new skips from here.
+    this.skippedBase = await this.optimizer.skippedSteps();
     if (failures > g.max_failures) {
       this.lastCheckpointStep = -1;
       await this.checkpoint();

@@ -4,6 +4,7 @@ import "../../src/data/sources_all.ts";
 import { resolveConfigs } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { Device } from "../../src/gpu/device.ts";
+import type { GPT } from "../../src/nn/gpt.ts";
 import { readMetrics, type TrainLine } from "../../src/train/metrics.ts";
 import { train } from "../../src/train/trainer.ts";
 import { parseJsonLines } from "../../src/util/fs.ts";
@@ -115,7 +116,7 @@ testNeeding(
     const dev = await Device.open();
     try {
       const cfg = tinyConfig(["training.max_steps=12", "training.checkpoint_every=4"]);
-      const poison = (model: Parameters<NonNullable<Parameters<typeof train>[1]>["onStep"]>[1]) => {
+      const poison = (model: GPT) => {
         const wte = model.params.tensors.get("wte.weight")!;
         model.params.write(new Map([["wte.weight", new Float32Array(wte.size).fill(NaN)]]));
       };
