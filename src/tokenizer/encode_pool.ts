@@ -4,7 +4,7 @@
  * not depend on the number of workers.
  */
 
-import { Tokenizer } from "./tokenizer.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 /** Encodes `docs` with EOT before each one, each document cut to `maxLength` tokens (EOT included). */
 export function encodeDocuments(

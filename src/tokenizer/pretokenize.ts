@@ -6,7 +6,7 @@
 
 import { basename, dirname, join } from "node:path";
 import { openDocuments } from "../data/registry.ts";
-import { type Holdout } from "../data/split.ts";
+import type { Holdout } from "../data/split.ts";
 import { writeShard } from "../data/shards.ts";
 import { UserError } from "../util/errors.ts";
 import { exists, writeJsonAtomic } from "../util/fs.ts";
