@@ -24,7 +24,7 @@ const ARTIFACT_TYPES: Record<string, string> = {
 };
 
 const DEFAULT_POINTS = 2000;
-const MAX_POINTS = 100_000;
+const MAX_POINTS = 1_000_000;
 const MAX_INCREMENT_BYTES = 8 * 1024 * 1024;
 
 /** A JSON response (no caching: runs change under us). */

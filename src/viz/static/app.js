@@ -2,7 +2,9 @@
 // index.html. Data comes from the server's /api (downsampled series) and /api/stream (SSE).
 /* global uPlot */
 
-const POINTS = 1000; // per series; min/max buckets keep spikes, so ~2 points per pixel suffice
+// Points per series; min/max buckets keep spikes, so ~2 points per pixel suffice. `#points=N`
+// overrides it (the benchmark compares against full resolution that way).
+let POINTS = 1000;
 const TRAIN_FIELDS = ["loss", "loss_smoothed", "lr", "tokens_per_s", "grad_norm"];
 const PALETTE = [
   "#2563eb",
@@ -99,6 +101,7 @@ function readHash() {
   if (p.has("log")) state.logY = p.get("log") === "1";
   if (p.has("smooth")) state.smooth = Math.min(0.99, Math.max(0, Number(p.get("smooth")) || 0));
   if (p.has("run")) state.openRun = p.get("run");
+  if (Number(p.get("points")) >= 2) POINTS = Math.min(1_000_000, Number(p.get("points")));
   return p.has("runs") ? p.get("runs").split(",").filter(Boolean) : null;
 }
 
@@ -973,6 +976,7 @@ async function main() {
   renderTables();
   await loadSelected();
   renderCharts();
+  state.firstChartMs = performance.now();
   openStream();
   if (state.openRun && state.byId.has(state.openRun)) openRunPage(state.openRun);
   globalThis.kiln = { state, ready: true };
