@@ -37,10 +37,11 @@ export interface ResolvedConfig extends Required<GPTConfig> {
 /** Fills defaults and checks the shape constraints; a violated one is a one-line UserError. */
 export function resolveConfig(cfg: GPTConfig): ResolvedConfig {
   const r: ResolvedConfig = {
-    d_ffn: 4 * cfg.d_model,
-    ln_eps: 1e-5,
-    rope_base: 10000,
     ...cfg,
+    // `??` rather than spread order: a key present with the value undefined still takes the default.
+    d_ffn: cfg.d_ffn ?? 4 * cfg.d_model,
+    ln_eps: cfg.ln_eps ?? 1e-5,
+    rope_base: cfg.rope_base ?? 10000,
     residualStd: INIT_STD / Math.sqrt(2 * cfg.n_layer),
   };
   for (

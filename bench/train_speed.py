@@ -1,0 +1,67 @@
+"""PyTorch CPU peer of bench/train_speed.ts: training tokens/s of the same GPT and step.
+
+Usage: python3 bench/train_speed.py --n-layer 4 --n-head 4 --d-model 128 --seq-len 64 \
+           --batch 12 --vocab 65 --steps 20 --warmup 3
+
+One step = forward, backward, clip to 1.0, AdamW, on a fixed random batch (what kiln's step does).
+Prints one JSON line: {"tokens_per_s", "step_ms", "threads", "torch"}.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "reference"))
+from gpt_reference import GPT  # noqa: E402  (the parity test's model: same math as kiln's)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for name, default in [("n-layer", 4), ("n-head", 4), ("d-model", 128), ("seq-len", 64),
+                          ("batch", 12), ("vocab", 65), ("steps", 20), ("warmup", 3),
+                          ("threads", os.cpu_count() or 1)]:
+        ap.add_argument(f"--{name}", type=int, default=default)
+    a = ap.parse_args()
+    # PyTorch defaults to one thread per physical core; lavapipe uses every logical core.
+    torch.set_num_threads(a.threads)
+    cfg = {"vocab_size": a.vocab, "max_seq_len": a.seq_len, "n_layer": a.n_layer,
+           "n_head": a.n_head, "d_model": a.d_model, "bias": True, "tie_embeddings": True,
+           "positional": "learned"}
+    torch.manual_seed(0)
+    model = GPT(cfg)
+    params = list(model.parameters())
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99))
+    ids = torch.randint(0, a.vocab, (a.batch, a.seq_len))
+    targets = torch.randint(0, a.vocab, (a.batch, a.seq_len))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        _, loss = model(ids, targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        return loss
+
+    for _ in range(a.warmup):
+        step()
+    start = time.perf_counter()
+    for _ in range(a.steps):
+        loss = step()
+    loss.item()
+    elapsed = time.perf_counter() - start
+    print(json.dumps({
+        "tokens_per_s": a.steps * a.batch * a.seq_len / elapsed,
+        "step_ms": 1000 * elapsed / a.steps,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+/**
+ * Training speed: tokens/s of one full training step (forward, backward, clip, AdamW; one submit)
+ * of nanoGPT's shakespeare_char models on this machine's WebGPU adapter, side by side with the same
+ * model and step in PyTorch CPU (bench/train_speed.py), and the ratio.
+ *
+ *   deno run -A bench/train_speed.ts [--steps 30] [--big-steps 3] [--no-big] [--no-torch]
+ *
+ * Models: "small" = the CPU-sized shakespeare_char (4 layers, 4 heads, d 128, context 64, batch 12,
+ * vocab 65); "big" = shakespeare_char itself (6 layers, 6 heads, d 384, context 256, batch 64).
+ * With --profile, the share of GPU time per kernel family from timestamp queries (when the
+ * adapter has them).
+ */
+
+import { parseArgs } from "node:util";
+import { Device } from "../src/gpu/device.ts";
+import { GPT, type GPTConfig } from "../src/nn/gpt.ts";
+import { AdamW } from "../src/optim/adamw.ts";
+import { Tensor } from "../src/tensor/tensor.ts";
+
+interface Shape {
+  label: string;
+  nLayer: number;
+  nHead: number;
+  dModel: number;
+  seqLen: number;
+  batch: number;
+  vocab: number;
+}
+
+const SMALL: Shape = {
+  label: "small 4L d128 T64 B12",
+  nLayer: 4,
+  nHead: 4,
+  dModel: 128,
+  seqLen: 64,
+  batch: 12,
+  vocab: 65,
+};
+const BIG: Shape = {
+  label: "big 6L d384 T256 B64",
+  nLayer: 6,
+  nHead: 6,
+  dModel: 384,
+  seqLen: 256,
+  batch: 64,
+  vocab: 65,
+};
+
+interface Result {
+  tokensPerS: number;
+  stepMs: number;
+}
+
+function randomIds(n: number, vocab: number, seed: number): Int32Array {
+  let s = seed >>> 0;
+  return Int32Array.from(
+    { length: n },
+    () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % vocab,
+  );
+}
+
+/** Times `steps` training steps after `warmup` untimed ones; one submit per step. */
+async function kilnSpeed(
+  dev: Device,
+  shape: Shape,
+  steps: number,
+  warmup: number,
+): Promise<Result> {
+  const cfg: GPTConfig = {
+    name: "gpt",
+    vocab_size: shape.vocab,
+    max_seq_len: shape.seqLen,
+    n_layer: shape.nLayer,
+    n_head: shape.nHead,
+    d_model: shape.dModel,
+    dropout: 0,
+    bias: true,
+    tie_embeddings: true,
+    positional: "learned",
+  };
+  const model = new GPT(dev, cfg, { seed: 1 });
+  const adam = new AdamW(model.params, { lr: 1e-3, betas: [0.9, 0.99], weightDecay: 0.1 });
+  const n = shape.batch * shape.seqLen;
+  const ids = Tensor.fromArray(dev, randomIds(n, shape.vocab, 1), [shape.batch, shape.seqLen], {
+    dtype: "i32",
+  });
+  const targets = Tensor.fromArray(dev, randomIds(n, shape.vocab, 2), [shape.batch, shape.seqLen], {
+    dtype: "i32",
+  });
+  const step = () => {
+    model.params.zeroGrad();
+    const loss = model.forward(ids, { targets }).loss!;
+    loss.backward();
+    adam.step({ lr: 1e-3, maxGradNorm: 1 });
+    loss.release();
+    dev.flush();
+  };
+  for (let i = 0; i < warmup; i++) step();
+  await dev.sync();
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) {
+    step();
+    // Wait now and then so the queue of submitted steps stays short (as the trainer does).
+    if (i % 10 === 9) await dev.sync();
+  }
+  await dev.sync();
+  const elapsed = (performance.now() - start) / 1000;
+  return { tokensPerS: (steps * n) / elapsed, stepMs: (1000 * elapsed) / steps };
+}
+
+async function torchSpeed(
+  shape: Shape,
+  steps: number,
+  warmup: number,
+): Promise<Result & { threads: number }> {
+  const script = new URL("./train_speed.py", import.meta.url).pathname;
+  const args = [
+    script,
+    "--n-layer",
+    shape.nLayer,
+    "--n-head",
+    shape.nHead,
+    "--d-model",
+    shape.dModel,
+    "--seq-len",
+    shape.seqLen,
+    "--batch",
+    shape.batch,
+    "--vocab",
+    shape.vocab,
+    "--steps",
+    steps,
+    "--warmup",
+    warmup,
+  ].map(String);
+  const out = await new Deno.Command("/usr/bin/python3", { args, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) {
+    throw new Error(`train_speed.py failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+  return { tokensPerS: r.tokens_per_s, stepMs: r.step_ms, threads: r.threads };
+}
+
+const args = parseArgs({
+  options: {
+    steps: { type: "string", default: "30" },
+    "big-steps": { type: "string", default: "3" },
+    "no-big": { type: "boolean", default: false },
+    "no-torch": { type: "boolean", default: false },
+  },
+});
+
+const dev = await Device.open();
+console.log(
+  `adapter: ${dev.adapterInfo.description || dev.adapterInfo.device} | ${
+    new Date().toISOString().slice(0, 10)
+  } | ${navigator.hardwareConcurrency} cores`,
+);
+const plan: [Shape, number, number][] = [[SMALL, Number(args.values.steps), 3]];
+if (!args.values["no-big"]) plan.push([BIG, Number(args.values["big-steps"]), 1]);
+for (const [shape, steps, warmup] of plan) {
+  const kiln = await kilnSpeed(dev, shape, steps, warmup);
+  let line = `${shape.label}: kiln ${kiln.tokensPerS.toFixed(0)} tok/s (${
+    kiln.stepMs.toFixed(1)
+  } ms/step)`;
+  if (!args.values["no-torch"]) {
+    const torch = await torchSpeed(shape, steps, warmup);
+    line += ` | PyTorch CPU (${torch.threads} threads) ${torch.tokensPerS.toFixed(0)} tok/s ` +
+      `(${torch.stepMs.toFixed(1)} ms/step) | kiln/PyTorch ${
+        (kiln.tokensPerS / torch.tokensPerS).toFixed(3)
+      }`;
+  }
+  console.log(line);
+}
+dev.destroy();

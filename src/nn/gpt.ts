@@ -1,0 +1,223 @@
+/**
+ * A GPT decoder in plain TypeScript over engine ops, to be read top to bottom like nanoGPT's
+ * model.py: config, attention, MLP, block, model. To try an idea, edit a `forward` here — every op
+ * already has its WGSL forward and backward kernel.
+ *
+ * Pre-LN blocks (x + attn(ln_1(x)), x + mlp(ln_2(x))), GELU (tanh) MLP of width d_ffn, learned
+ * positions or RoPE, optional dropout, final layernorm, LM head tied to the token embedding by
+ * option. Parameter names follow GPT-2/Hugging Face (`h.0.attn.c_attn.weight`, …).
+ *
+ * @module
+ */
+
+import type { Device } from "../gpu/device.ts";
+import type { ParameterSet } from "../tensor/parameters.ts";
+import { ops } from "../tensor/ops.ts";
+import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { UserError } from "../util/errors.ts";
+import { Embedding, LayerNorm, Linear } from "./layers.ts";
+import { ParamBuilder } from "./params.ts";
+import {
+  type GPTConfig,
+  gptFlopsPerToken,
+  resolveConfig,
+  type ResolvedConfig,
+} from "./gpt_config.ts";
+
+export type { GPTConfig } from "./gpt_config.ts";
+
+/** Options of {@link GPT.forward}. */
+export interface ForwardOptions {
+  /** i32 [B,T] next-token targets (-1 = ignored) → a scalar mean loss instead of logits. */
+  targets?: Tensor;
+  /** Training mode: dropout active when the config's dropout > 0. */
+  train?: boolean;
+  /** Seed of this step's dropout masks (vary it per step). */
+  dropoutSeed?: number;
+  /** Return the residual stream [B,T,C] after the embedding and after each block. */
+  capture?: boolean;
+}
+
+/** What {@link GPT.forward} returns. */
+export interface ForwardResult {
+  loss?: Tensor;
+  logits?: Tensor;
+  residuals?: Tensor[];
+}
+
+/** Per-forward state shared by the blocks: the dropout switch and a counter for mask seeds. */
+export class ForwardContext {
+  private site = 0;
+  constructor(readonly dropout: number, readonly seed: number) {}
+
+  /** Dropout with a distinct, reproducible mask per call site; identity when off. */
+  drop(x: Tensor): Tensor {
+    if (this.dropout === 0) return x;
+    const seed = (Math.imul(this.seed >>> 0, 0x9e3779b1) + 7919 * ++this.site) >>> 0;
+    return ops.dropout(x, this.dropout, seed);
+  }
+}
+
+/** Multi-head causal self-attention with a fused QKV projection. */
+export class CausalSelfAttention {
+  readonly cAttn: Linear;
+  readonly cProj: Linear;
+
+  constructor(pb: ParamBuilder, prefix: string, readonly cfg: ResolvedConfig) {
+    const d = cfg.d_model;
+    this.cAttn = new Linear(pb, `${prefix}.c_attn`, d, 3 * d, { bias: cfg.bias });
+    // GPT-2 scales residual projections so the residual stream's variance stays put with depth.
+    this.cProj = new Linear(pb, `${prefix}.c_proj`, d, d, { bias: cfg.bias, std: cfg.residualStd });
+  }
+
+  /** x [B,T,C] → [B,T,C]. */
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    const nHead = this.cfg.n_head;
+    // c_attn holds the q, k and v projections stacked [3C, C]; its blocks are used one by one.
+    let [q, k, v] = this.cAttn.forwardSplit(x, 3).map((y) => ops.splitHeads(y, nHead)); // [B,H,T,D]
+    if (this.cfg.positional === "rope") {
+      q = ops.rope(q, { base: this.cfg.rope_base });
+      k = ops.rope(k, { base: this.cfg.rope_base });
+    }
+    const y = ops.attention(q, k, v, { causal: true });
+    return ctx.drop(this.cProj.forward(ops.mergeHeads(y)));
+  }
+}
+
+/** The position-wise feed-forward network: Linear → GELU → Linear. */
+export class MLP {
+  readonly cFc: Linear;
+  readonly cProj: Linear;
+
+  constructor(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig) {
+    this.cFc = new Linear(pb, `${prefix}.c_fc`, cfg.d_model, cfg.d_ffn, { bias: cfg.bias });
+    this.cProj = new Linear(pb, `${prefix}.c_proj`, cfg.d_ffn, cfg.d_model, {
+      bias: cfg.bias,
+      std: cfg.residualStd,
+    });
+  }
+
+  /** x [B,T,C] → [B,T,C]. */
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    return ctx.drop(this.cProj.forward(ops.gelu(this.cFc.forward(x))));
+  }
+}
+
+/** A pre-LN transformer block. */
+export class Block {
+  readonly ln1: LayerNorm;
+  readonly attn: CausalSelfAttention;
+  readonly ln2: LayerNorm;
+  readonly mlp: MLP;
+
+  constructor(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig) {
+    const ln = { bias: cfg.bias, eps: cfg.ln_eps };
+    this.ln1 = new LayerNorm(pb, `${prefix}.ln_1`, cfg.d_model, ln);
+    this.attn = new CausalSelfAttention(pb, `${prefix}.attn`, cfg);
+    this.ln2 = new LayerNorm(pb, `${prefix}.ln_2`, cfg.d_model, ln);
+    this.mlp = new MLP(pb, `${prefix}.mlp`, cfg);
+  }
+
+  /** x [B,T,C] → [B,T,C]. */
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    x = ops.add(x, this.attn.forward(this.ln1.forward(x), ctx));
+    return ops.add(x, this.mlp.forward(this.ln2.forward(x), ctx));
+  }
+}
+
+/**
+ * The GPT language model.
+ *
+ * @example
+ * ```ts
+ * const dev = await Device.open();
+ * const gpt = new GPT(dev, { name: "gpt", vocab_size: 65, max_seq_len: 64, n_layer: 4, n_head: 4,
+ *   d_model: 128, dropout: 0, bias: true, tie_embeddings: true, positional: "learned" }, { seed: 1 });
+ * const { loss } = gpt.forward(ids, { targets });
+ * loss!.backward();
+ * ```
+ */
+export class GPT {
+  readonly config: GPTConfig;
+  readonly params: ParameterSet;
+  readonly wte: Embedding;
+  readonly wpe: Embedding | null;
+  readonly h: Block[];
+  readonly lnF: LayerNorm;
+  readonly lmHead: Linear | null;
+  private readonly resolved: ResolvedConfig;
+  private readonly positionIds = new Map<number, Tensor>();
+
+  constructor(readonly device: Device, cfg: GPTConfig, opts: { seed: number }) {
+    this.config = cfg;
+    const c = resolveConfig(cfg);
+    this.resolved = c;
+    const pb = new ParamBuilder(opts.seed);
+    this.wte = new Embedding(pb, "wte", c.vocab_size, c.d_model);
+    this.wpe = c.positional === "learned"
+      ? new Embedding(pb, "wpe", c.max_seq_len, c.d_model)
+      : null;
+    this.h = Array.from({ length: c.n_layer }, (_, i) => new Block(pb, `h.${i}`, c));
+    this.lnF = new LayerNorm(pb, "ln_f", c.d_model, { bias: c.bias, eps: c.ln_eps });
+    this.lmHead = c.tie_embeddings
+      ? null
+      : new Linear(pb, "lm_head", c.d_model, c.vocab_size, { bias: false });
+    this.params = pb.build(device);
+  }
+
+  /** Total number of parameters (a tied head counted once). */
+  numParams(): number {
+    return this.params.numel;
+  }
+
+  /** Training FLOPs per token at context `seqLen`: 6·N + 12·L·d·T (see {@link gptFlopsPerToken}). */
+  flopsPerToken(seqLen: number): number {
+    return gptFlopsPerToken(this.config, seqLen);
+  }
+
+  /** ids i32 [B,T] → loss (with targets) or logits [B,T,V]; optionally the residual stream. */
+  forward(ids: Tensor, opts: ForwardOptions = {}): ForwardResult {
+    const [batch, seqLen] = ids.shape;
+    const c = this.resolved;
+    if (ids.shape.length !== 2) {
+      throw new UserError(`GPT.forward: ids must be [B,T], got [${ids.shape}]`);
+    }
+    if (seqLen > c.max_seq_len) {
+      throw new UserError(
+        `GPT.forward: sequence length ${seqLen} exceeds max_seq_len ${c.max_seq_len}`,
+      );
+    }
+    const ctx = new ForwardContext(opts.train ? c.dropout : 0, opts.dropoutSeed ?? 0);
+    const residuals: Tensor[] = [];
+
+    let x = this.wte.forward(ids); // [B,T,C]
+    if (this.wpe) x = ops.add(x, this.wpe.forward(this.positions(seqLen))); // + [T,C]
+    x = ctx.drop(x);
+    if (opts.capture) residuals.push(x);
+    for (const block of this.h) {
+      x = block.forward(x, ctx);
+      if (opts.capture) residuals.push(x);
+    }
+    x = this.lnF.forward(x);
+    const head = this.lmHead ? this.lmHead.weight.tensor : this.wte.weight.tensor;
+    const logits = ops.linear(x, head); // [B,T,V]
+    const out: ForwardResult = opts.capture ? { residuals } : {};
+    if (!opts.targets) return { ...out, logits };
+    const flat = logits.reshape([batch * seqLen, c.vocab_size]);
+    return { ...out, loss: ops.crossEntropy(flat, opts.targets.reshape([batch * seqLen])) };
+  }
+
+  /** Position ids 0..T-1 as an i32 tensor, made once per length. */
+  private positions(seqLen: number): Tensor {
+    let t = this.positionIds.get(seqLen);
+    if (!t) {
+      t = noGrad(() =>
+        Tensor.fromArray(this.device, Int32Array.from({ length: seqLen }, (_, i) => i), [seqLen], {
+          dtype: "i32",
+        })
+      );
+      this.positionIds.set(seqLen, t);
+    }
+    return t;
+  }
+}
