@@ -12,6 +12,7 @@ import type { BatchSource } from "../data/batch.ts";
 import type { Device } from "../gpu/device.ts";
 import type { GPT } from "../nn/gpt.ts";
 import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { releaseTemporaries } from "./scope.ts";
 
 /** A diagnostics line before its elapsed time is stamped. */
 export type DiagValues = {
@@ -152,13 +153,16 @@ export class Diagnostics {
     const batch = this.source.valBatch(0, 1);
     const C = this.model.config.d_model;
     const L = this.model.config.n_layer;
-    const residuals = noGrad(() => {
-      const ids = Tensor.fromArray(this.dev, batch.inputs, [1, batch.seqLen], { dtype: "i32" });
-      const r = this.model.forward(ids, { capture: true });
-      ids.release();
-      r.logits?.release();
-      return r.residuals!;
-    });
+    const residuals = releaseTemporaries(
+      () =>
+        noGrad(() => {
+          const ids = Tensor.fromArray(this.dev, batch.inputs, [1, batch.seqLen], {
+            dtype: "i32",
+          });
+          return this.model.forward(ids, { capture: true }).residuals!;
+        }),
+      (kept) => kept,
+    );
     const values = await Promise.all(residuals.map((r) => r.toArray() as Promise<Float32Array>));
     for (const r of residuals) r.release();
     const out: Record<string, number | number[] | null> = {};

@@ -10,6 +10,7 @@ import type { Device } from "../gpu/device.ts";
 import type { GPT } from "../nn/gpt.ts";
 import { ops } from "../tensor/ops.ts";
 import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { releaseTemporaries } from "./scope.ts";
 
 /** What one validation pass measured. */
 export interface EvalResult {
@@ -50,13 +51,12 @@ export async function evaluate(
   for (let i = 0; i < opts.batches; i++) {
     const batch = source.valBatch(i, opts.batchSize);
     const shape = [batch.batchSize, batch.seqLen];
-    noGrad(() => {
-      const inputs = Tensor.fromArray(dev, batch.inputs, shape, { dtype: "i32" });
-      const targets = Tensor.fromArray(dev, batch.targets, shape, { dtype: "i32" });
-      const { loss } = model.forward(inputs, { targets });
-      ops.accumulate(sum, loss!);
-      for (const t of [loss!, inputs, targets]) t.release();
-    });
+    releaseTemporaries(() =>
+      noGrad(() => {
+        const inputs = Tensor.fromArray(dev, batch.inputs, shape, { dtype: "i32" });
+        const targets = Tensor.fromArray(dev, batch.targets, shape, { dtype: "i32" });
+        ops.accumulate(sum, model.forward(inputs, { targets }).loss!);
+      }), () => []);
     if (source.taskMetrics) {
       const metrics = source.taskMetrics(batch, await predict(dev, model, batch.inputs, shape));
       for (const [k, v] of Object.entries(metrics)) totals[k] = (totals[k] ?? 0) + v;
@@ -75,12 +75,14 @@ async function predict(
   ids: Int32Array,
   shape: number[],
 ): Promise<Int32Array> {
-  const logits = noGrad(() => {
-    const inputs = Tensor.fromArray(dev, ids, shape, { dtype: "i32" });
-    const out = model.forward(inputs).logits!;
-    inputs.release();
-    return out;
-  });
+  const logits = releaseTemporaries(
+    () =>
+      noGrad(() => {
+        const inputs = Tensor.fromArray(dev, ids, shape, { dtype: "i32" });
+        return model.forward(inputs).logits!;
+      }),
+    (out) => [out],
+  );
   const values = await logits.toArray() as Float32Array;
   logits.release();
   return argmaxRows(values, model.config.vocab_size);

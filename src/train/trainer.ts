@@ -257,6 +257,7 @@ class TrainingLoop {
     let windowSteps = 0;
     let windowStart = performance.now();
     let status = "";
+    this.warmUp(inputs, targets);
     if (this.state.step === 0 && !this.lastGood) {
       this.lastGood = await this.snapshot();
       if (t.eval_every > 0) await this.validate();
@@ -294,13 +295,32 @@ class TrainingLoop {
       for (const x of [inputs, targets, lossSum]) x.release();
     }
     bar.done(status);
-    if (t.eval_every > 0 && this.lastValStep !== this.state.step) await this.validate();
+    // A stop (Ctrl-C) should end quickly: no extra validation, only the checkpoint.
+    if (t.eval_every > 0 && this.lastValStep !== this.state.step && !this.stopReason) {
+      await this.validate();
+    }
     if (this.lastCheckpointStep !== this.state.step) await this.checkpoint();
     if (this.stopReason) {
       this.event("stopped", this.stopReason);
       return await this.finish("stopped", this.stopReason);
     }
     return await this.finish("finished");
+  }
+
+  /**
+   * One forward + backward whose gradients are discarded (zeroed by the next step): it fills the
+   * model's caches (position ids, RoPE tables, parameter views) before any scoped no-grad forward
+   * could mistake them for temporaries, and compiles the pipelines.
+   */
+  private warmUp(inputs: Tensor, targets: Tensor): void {
+    const batch = this.source.trainBatch(this.state.batch_index, this.cfg.training.batch_size);
+    inputs.write(batch.inputs);
+    targets.write(batch.targets);
+    const { loss } = this.model.forward(inputs, { targets, train: true, dropoutSeed: 0 });
+    loss!.backward();
+    loss!.release();
+    this.model.params.zeroGrad();
+    this.dev.flush();
   }
 
   private isCheckpointStep(step: number): boolean {

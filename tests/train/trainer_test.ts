@@ -51,7 +51,11 @@ testNeeding(
       const b = await train(cfg, { runsRoot: root, device: dev, progress: false });
       assert.equal(a.status, "finished");
       assert.notEqual(a.dir, b.dir);
-      const lossesA = trainLosses(await readMetrics(a.dir));
+      const metricsA = await readMetrics(a.dir);
+      const lossesA = trainLosses(metricsA);
+      // Validation and checkpoints in between leave no tensors behind.
+      const bytes = new Set(metricsA.filter((l) => l.type === "train").map((l) => l.gpu_bytes));
+      assert.equal(bytes.size, 1, `GPU bytes in use stay constant: ${[...bytes]}`);
       assert.equal(lossesA.length, 40);
       assert.deepEqual(trainLosses(await readMetrics(b.dir)), lossesA);
       assert.ok(lossesA[39] < lossesA[0] - 0.5, `loss falls: ${lossesA[0]} → ${lossesA[39]}`);
