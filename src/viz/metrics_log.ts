@@ -91,8 +91,7 @@ export function parseCompleteLines(
   const lastNewline = bytes.lastIndexOf(NEWLINE);
   const decoder = new TextDecoder();
   const body = lastNewline < 0 ? "" : decoder.decode(bytes.subarray(0, lastNewline));
-  const lines = body.split("\n").map((l) => l.trim()).filter((l) => l !== "");
-  const out = parseLines(lines);
+  const out = parseBody(body);
   let consumed = lastNewline + 1;
   const tail = decoder.decode(bytes.subarray(consumed)).trim();
   if (tail.endsWith("}")) {
@@ -105,16 +104,15 @@ export function parseCompleteLines(
   return { ...out, consumed };
 }
 
-function parseLines(lines: string[]): { records: MetricsRecord[]; malformed: number } {
-  if (lines.length === 0) return { records: [], malformed: 0 };
-  // One JSON.parse over the whole chunk is several times faster than one per line; a bad line
-  // anywhere makes it throw, and then each line is parsed on its own so only that line is lost.
+function parseBody(body: string): { records: MetricsRecord[]; malformed: number } {
+  if (body.trim() === "") return { records: [], malformed: 0 };
+  // One JSON.parse over the whole chunk is several times faster than one per line; a bad or
+  // blank line anywhere makes it throw, and then each line is parsed on its own.
   try {
-    const all = JSON.parse("[" + lines.join(",") + "]") as unknown[];
-    if (all.length === lines.length && all.every(isObject)) {
-      return { records: all as MetricsRecord[], malformed: 0 };
-    }
+    const all = JSON.parse("[" + body.replaceAll("\n", ",") + "]") as unknown[];
+    if (all.every(isObject)) return { records: all as MetricsRecord[], malformed: 0 };
   } catch { /* fall through to the line-by-line parse */ }
+  const lines = body.split("\n").map((l) => l.trim()).filter((l) => l !== "");
   const records: MetricsRecord[] = [];
   let malformed = 0;
   for (const line of lines) {
@@ -144,6 +142,8 @@ function isObject(value: unknown): boolean {
  */
 export class ColumnTable {
   private capacity = 0;
+  private shapeKeys: string[] = [];
+  private shapeCols: (Float64Array | null)[] = [];
   /** Number of rows. */
   length = 0;
   private readonly data = new Map<string, Float64Array>();
@@ -154,23 +154,49 @@ export class ColumnTable {
    */
   push(record: Record<string, unknown>): void {
     if (this.length === this.capacity) this.grow();
+    const row = this.length;
+    // Lines of one type nearly always share their keys in order: remember the last key order and
+    // its columns, so the common case costs one string compare per field instead of a Map lookup.
+    let k = 0, cacheable = true;
     for (const key in record) {
       const v = record[key];
-      if (Array.isArray(v)) v.forEach((item, i) => this.set(`${key}.${i}`, item));
-      else this.set(key, v);
+      if (cacheable && this.shapeKeys[k] === key) {
+        const col = this.shapeCols[k];
+        if (col === null ? typeof v === "string" : typeof v === "number") {
+          if (col) col[row] = v as number;
+          k++;
+          continue;
+        }
+      }
+      if (cacheable) {
+        this.shapeKeys.length = k;
+        this.shapeCols.length = k;
+      }
+      if (Array.isArray(v)) {
+        cacheable = false;
+        v.forEach((item, i) => this.set(`${key}.${i}`, item));
+        continue;
+      }
+      const col = this.set(key, v);
+      if (cacheable && (col !== null || typeof v === "string")) {
+        this.shapeKeys.push(key);
+        this.shapeCols.push(col);
+        k++;
+      } else cacheable = false;
     }
     this.length++;
   }
 
-  private set(key: string, v: unknown): void {
+  private set(key: string, v: unknown): Float64Array | null {
     const num = typeof v === "number" ? v : typeof v === "boolean" ? Number(v) : undefined;
-    if (num === undefined) return;
+    if (num === undefined) return null;
     let col = this.data.get(key);
     if (!col) {
       col = new Float64Array(this.capacity).fill(NaN);
       this.data.set(key, col);
     }
     col[this.length] = num;
+    return col;
   }
 
   /** The column `name` trimmed to `length` rows (a view, not a copy), or undefined. */
@@ -222,6 +248,8 @@ export class ColumnTable {
       bigger.set(col);
       this.data.set(key, bigger);
     }
+    this.shapeKeys = [];
+    this.shapeCols = [];
     this.capacity = next;
   }
 }

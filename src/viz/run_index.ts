@@ -57,6 +57,8 @@ export interface RunEntry {
   log: MetricsLog;
   metaStamp: string;
   configStamp: string;
+  /** The last summary and the state it was computed from (summaries scan whole columns). */
+  cachedSummary?: { key: string; summary: RunSummary };
 }
 
 const RUN_MARKERS = ["run.json", "metrics.jsonl"];
@@ -285,8 +287,17 @@ function parseConfig(text: string): Record<string, unknown> | null {
   }
 }
 
-/** The run list row for one run. */
+/** The run list row for one run (recomputed only when its files changed). */
 export function summarize(entry: RunEntry): RunSummary {
+  const key =
+    `${entry.metaStamp}|${entry.configStamp}|${entry.log.cursor}|${entry.log.train.length}`;
+  if (entry.cachedSummary?.key !== key) {
+    entry.cachedSummary = { key, summary: computeSummary(entry) };
+  }
+  return entry.cachedSummary.summary;
+}
+
+function computeSummary(entry: RunEntry): RunSummary {
   const { ref, meta, log } = entry;
   const train = log.train, val = log.val;
   const lastOf = (key: string) => {
