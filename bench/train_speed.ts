@@ -3,12 +3,14 @@
  * of nanoGPT's shakespeare_char models on this machine's WebGPU adapter, side by side with the same
  * model and step in PyTorch CPU (bench/train_speed.py), and the ratio.
  *
- *   deno run -A bench/train_speed.ts [--steps 30] [--big-steps 3] [--no-big] [--no-torch]
+ *   deno run -A bench/train_speed.ts [--steps 20] [--big-steps 2] [--rounds 2] [--no-big]
+ *                                    [--no-torch] [--profile]
  *
  * Models: "small" = the CPU-sized shakespeare_char (4 layers, 4 heads, d 128, context 64, batch 12,
  * vocab 65); "big" = shakespeare_char itself (6 layers, 6 heads, d 384, context 256, batch 64).
- * With --profile, the share of GPU time per kernel family from timestamp queries (when the
- * adapter has them).
+ * kiln and PyTorch alternate for --rounds rounds and the best round of each is reported, because
+ * the machine's load from other work changes over minutes. With --profile, the share of GPU time
+ * per kernel family from timestamp queries (when the adapter has them).
  */
 
 import { parseArgs } from "node:util";
@@ -16,6 +18,7 @@ import { Device } from "../src/gpu/device.ts";
 import { GPT, type GPTConfig } from "../src/nn/gpt.ts";
 import { AdamW } from "../src/optim/adamw.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
+import { formatShares, KernelProfiler } from "./gpu_profile.ts";
 
 interface Shape {
   label: string;
@@ -59,13 +62,8 @@ function randomIds(n: number, vocab: number, seed: number): Int32Array {
   );
 }
 
-/** Times `steps` training steps after `warmup` untimed ones; one submit per step. */
-async function kilnSpeed(
-  dev: Device,
-  shape: Shape,
-  steps: number,
-  warmup: number,
-): Promise<Result> {
+/** Builds the model and returns a function that times `steps` steps (one submit each). */
+function kilnTrainer(dev: Device, shape: Shape) {
   const cfg: GPTConfig = {
     name: "gpt",
     vocab_size: shape.vocab,
@@ -95,17 +93,18 @@ async function kilnSpeed(
     loss.release();
     dev.flush();
   };
-  for (let i = 0; i < warmup; i++) step();
-  await dev.sync();
-  const start = performance.now();
-  for (let i = 0; i < steps; i++) {
-    step();
-    // Wait now and then so the queue of submitted steps stays short (as the trainer does).
-    if (i % 10 === 9) await dev.sync();
-  }
-  await dev.sync();
-  const elapsed = (performance.now() - start) / 1000;
-  return { tokensPerS: (steps * n) / elapsed, stepMs: (1000 * elapsed) / steps };
+  return async (steps: number): Promise<Result> => {
+    await dev.sync();
+    const start = performance.now();
+    for (let i = 0; i < steps; i++) {
+      step();
+      // Wait now and then so the queue of submitted steps stays short (as the trainer does).
+      if (i % 10 === 9) await dev.sync();
+    }
+    await dev.sync();
+    const elapsed = (performance.now() - start) / 1000;
+    return { tokensPerS: (steps * n) / elapsed, stepMs: (1000 * elapsed) / steps };
+  };
 }
 
 async function torchSpeed(
@@ -144,33 +143,52 @@ async function torchSpeed(
 
 const args = parseArgs({
   options: {
-    steps: { type: "string", default: "30" },
-    "big-steps": { type: "string", default: "3" },
+    steps: { type: "string", default: "20" },
+    "big-steps": { type: "string", default: "2" },
+    rounds: { type: "string", default: "2" },
     "no-big": { type: "boolean", default: false },
     "no-torch": { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
   },
 });
 
+const best = (a: Result | null, b: Result) => (a === null || b.tokensPerS > a.tokensPerS ? b : a);
 const dev = await Device.open();
+const info = dev.adapterInfo;
 console.log(
-  `adapter: ${dev.adapterInfo.description || dev.adapterInfo.device} | ${
-    new Date().toISOString().slice(0, 10)
-  } | ${navigator.hardwareConcurrency} cores`,
+  `adapter: ${info.description || info.device} | ${new Date().toISOString().slice(0, 10)} | ` +
+    `${navigator.hardwareConcurrency} logical cores | load average ${Deno.loadavg()[0].toFixed(1)}`,
 );
-const plan: [Shape, number, number][] = [[SMALL, Number(args.values.steps), 3]];
-if (!args.values["no-big"]) plan.push([BIG, Number(args.values["big-steps"]), 1]);
-for (const [shape, steps, warmup] of plan) {
-  const kiln = await kilnSpeed(dev, shape, steps, warmup);
-  let line = `${shape.label}: kiln ${kiln.tokensPerS.toFixed(0)} tok/s (${
-    kiln.stepMs.toFixed(1)
-  } ms/step)`;
-  if (!args.values["no-torch"]) {
-    const torch = await torchSpeed(shape, steps, warmup);
+const plan: [Shape, number][] = [[SMALL, Number(args.values.steps)]];
+if (!args.values["no-big"]) plan.push([BIG, Number(args.values["big-steps"])]);
+for (const [shape, steps] of plan) {
+  const timeSteps = kilnTrainer(dev, shape);
+  await timeSteps(1); // warm-up: pipeline compilation, pool growth
+  let kiln: Result | null = null;
+  let torch: (Result & { threads: number }) | null = null;
+  for (let round = 0; round < Number(args.values.rounds); round++) {
+    kiln = best(kiln, await timeSteps(steps));
+    if (!args.values["no-torch"]) {
+      const t = await torchSpeed(shape, steps, 1);
+      if (torch === null || t.tokensPerS > torch.tokensPerS) torch = t;
+    }
+  }
+  let line = `${shape.label}: kiln ${kiln!.tokensPerS.toFixed(0)} tok/s ` +
+    `(${kiln!.stepMs.toFixed(0)} ms/step)`;
+  if (torch) {
     line += ` | PyTorch CPU (${torch.threads} threads) ${torch.tokensPerS.toFixed(0)} tok/s ` +
-      `(${torch.stepMs.toFixed(1)} ms/step) | kiln/PyTorch ${
-        (kiln.tokensPerS / torch.tokensPerS).toFixed(3)
+      `(${torch.stepMs.toFixed(0)} ms/step) | kiln/PyTorch ${
+        (kiln!.tokensPerS / torch.tokensPerS).toFixed(3)
       }`;
   }
   console.log(line);
+  if (args.values.profile && dev.hasTimestamps) {
+    const profiler = new KernelProfiler(dev);
+    profiler.start();
+    await timeSteps(1);
+    const totals = await profiler.stop();
+    const gpuMs = [...totals.values()].reduce((a, b) => a + b, 0) / 1e6;
+    console.log(`  GPU time per step ${gpuMs.toFixed(0)} ms: ${formatShares(totals)}`);
+  }
 }
 dev.destroy();
