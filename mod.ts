@@ -53,6 +53,17 @@ export type { Config, ModelConfig, TrainingConfig } from "./src/config/schema.ts
 export { createSource, registerSource, sourceKinds } from "./src/data/sources_all.ts";
 export type { SourceContext, SourceKind, TrainingSource } from "./src/data/sources.ts";
 export { CharTokenizer } from "./src/tokenizer/char.ts";
+export { Tokenizer } from "./src/tokenizer/tokenizer.ts";
+export type { SpecialToken, TokenizerParts } from "./src/tokenizer/tokenizer.ts";
+export type { TokenizerJson } from "./src/tokenizer/tokenizer_json.ts";
+export { trainTokenizer } from "./src/tokenizer/trainer.ts";
+export type { TrainTokenizerOptions } from "./src/tokenizer/trainer.ts";
+export { analyzeDataset } from "./src/tokenizer/analyze.ts";
+export type { AnalyzeOptions, DatasetAnalysis, VocabReport } from "./src/tokenizer/analyze.ts";
+export { pretokenizeDataset } from "./src/tokenizer/pretokenize.ts";
+export type { PretokenizeOptions, PretokenizeResult } from "./src/tokenizer/pretokenize.ts";
+export { listShards, loadShards, readShard, writeShard } from "./src/data/shards.ts";
+export type { LoadedShard, ShardTokens } from "./src/data/shards.ts";
 export { train } from "./src/train/trainer.ts";
 export type { TrainOptions, TrainResult } from "./src/train/trainer.ts";
 export { launchTraining } from "./src/train/launch.ts";
