@@ -159,7 +159,9 @@ export class Diagnostics {
           const ids = Tensor.fromArray(this.dev, batch.inputs, [1, batch.seqLen], {
             dtype: "i32",
           });
-          return this.model.forward(ids, { capture: true }).residuals!;
+          const { residuals } = this.model.forward(ids, { capture: true });
+          ids.release();
+          return residuals!;
         }),
       (kept) => kept,
     );

@@ -56,6 +56,8 @@ export async function evaluate(
         const inputs = Tensor.fromArray(dev, batch.inputs, shape, { dtype: "i32" });
         const targets = Tensor.fromArray(dev, batch.targets, shape, { dtype: "i32" });
         ops.accumulate(sum, model.forward(inputs, { targets }).loss!);
+        inputs.release();
+        targets.release();
       }), () => []);
     if (source.taskMetrics) {
       const metrics = source.taskMetrics(batch, await predict(dev, model, batch.inputs, shape));
@@ -79,7 +81,9 @@ async function predict(
     () =>
       noGrad(() => {
         const inputs = Tensor.fromArray(dev, ids, shape, { dtype: "i32" });
-        return model.forward(inputs).logits!;
+        const logits = model.forward(inputs).logits!;
+        inputs.release();
+        return logits;
       }),
     (out) => [out],
   );

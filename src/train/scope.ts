@@ -4,10 +4,11 @@
  * walk, so its intermediate tensors would stay in the pool forever. `releaseTemporaries` tracks
  * every tensor created while `fn` runs and releases all but the ones `fn` returns.
  *
- * The engine has no scope API yet, so tracking wraps the three places tensors are born
- * (`Tensor.empty`, `reshape`, `view`) for the duration of `fn` only. Caches that a model fills on
- * its first forward (position ids, RoPE tables, parameter views) must be filled before the first
- * scoped call: the trainer runs one warm-up step first.
+ * The engine has no scope API yet, so tracking wraps the places op results are born
+ * (`Tensor.empty`, which `zeros` uses, and `reshape`) for the duration of `fn` only. Uploads
+ * (`Tensor.fromArray`) and `view`s are not tracked: models use them for caches that must outlive
+ * the call (position ids, RoPE tables, parameter views); inputs a caller uploads inside `fn` are
+ * the caller's to release. The trainer also runs one warm-up step before any scoped call.
  *
  * @module
  */
@@ -48,33 +49,38 @@ function release(tensors: Tensor[], kept: Set<Tensor>): void {
 }
 
 type Empty = typeof Tensor.empty;
+type FromArray = typeof Tensor.fromArray;
 type Reshape = Tensor["reshape"];
-type View = Tensor["view"];
-let saved: { empty: Empty; reshape: Reshape; view: View } | null = null;
+let saved: { empty: Empty; fromArray: FromArray; reshape: Reshape } | null = null;
+let uploading = 0;
 
 function install(): void {
-  const empty = Tensor.empty;
+  const { empty, fromArray } = Tensor;
   const reshape = Tensor.prototype.reshape;
-  const view = Tensor.prototype.view;
-  saved = { empty, reshape, view };
+  saved = { empty, fromArray, reshape };
   Tensor.empty = (...args: Parameters<Empty>) => track(empty.apply(Tensor, args));
+  Tensor.fromArray = (...args: Parameters<FromArray>) => {
+    uploading++;
+    try {
+      return fromArray.apply(Tensor, args);
+    } finally {
+      uploading--;
+    }
+  };
   Tensor.prototype.reshape = function (this: Tensor, ...args: Parameters<Reshape>) {
     return track(reshape.apply(this, args));
-  };
-  Tensor.prototype.view = function (this: Tensor, ...args: Parameters<View>) {
-    return track(view.apply(this, args));
   };
 }
 
 function uninstall(): void {
   if (!saved) return;
   Tensor.empty = saved.empty;
+  Tensor.fromArray = saved.fromArray;
   Tensor.prototype.reshape = saved.reshape;
-  Tensor.prototype.view = saved.view;
   saved = null;
 }
 
 function track(t: Tensor): Tensor {
-  created.push(t);
+  if (uploading === 0) created.push(t);
   return t;
 }

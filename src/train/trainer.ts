@@ -10,6 +10,7 @@
 import { join } from "node:path";
 import { configToYaml } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
+import type { Batch } from "../data/batch.ts";
 import type { TrainingSource } from "../data/sources.ts";
 import { Device } from "../gpu/device.ts";
 import { GPT } from "../nn/gpt.ts";
@@ -314,13 +315,30 @@ class TrainingLoop {
    */
   private warmUp(inputs: Tensor, targets: Tensor): void {
     const batch = this.source.trainBatch(this.state.batch_index, this.cfg.training.batch_size);
-    inputs.write(batch.inputs);
-    targets.write(batch.targets);
-    const { loss } = this.model.forward(inputs, { targets, train: true, dropoutSeed: 0 });
+    const [x, y] = this.upload(batch, inputs, targets);
+    const { loss } = this.model.forward(x, { targets: y, train: true, dropoutSeed: 0 });
     loss!.backward();
     loss!.release();
+    if (x !== inputs) [x, y].forEach((z) => z.release());
     this.model.params.zeroGrad();
     this.dev.flush();
+  }
+
+  /**
+   * Uploads a batch into the reused input/target tensors, or into fresh ones (the caller
+   * releases them) when the source pads batches to their own length (`pad_to: longest`).
+   */
+  private upload(batch: Batch, inputs: Tensor, targets: Tensor): [Tensor, Tensor] {
+    if (batch.inputs.length === inputs.size) {
+      inputs.write(batch.inputs);
+      targets.write(batch.targets);
+      return [inputs, targets];
+    }
+    const shape = [batch.batchSize, batch.seqLen];
+    return [
+      Tensor.fromArray(this.dev, batch.inputs, shape, { dtype: "i32" }),
+      Tensor.fromArray(this.dev, batch.targets, shape, { dtype: "i32" }),
+    ];
   }
 
   private isCheckpointStep(step: number): boolean {
@@ -344,10 +362,9 @@ class TrainingLoop {
     for (let micro = 0; micro < t.grad_accum_steps; micro++) {
       const index = this.state.batch_index++;
       const batch = this.source.trainBatch(index, t.batch_size);
-      inputs.write(batch.inputs);
-      targets.write(batch.targets);
-      const { loss } = this.model.forward(inputs, {
-        targets,
+      const [x, y] = this.upload(batch, inputs, targets);
+      const { loss } = this.model.forward(x, {
+        targets: y,
         train: true,
         dropoutSeed: dropoutSeed(this.cfg.seed, index),
       });
@@ -356,6 +373,7 @@ class TrainingLoop {
       scaled.backward();
       scaled.release();
       loss!.release();
+      if (x !== inputs) [x, y].forEach((z) => z.release());
     }
     this.state.rng.batch_index = this.state.batch_index;
     const gradNorm = wantGradNorm ? this.optimizer.gradNorm() : null;
