@@ -5,6 +5,9 @@ import {
   referenceAdamWStep,
   referenceGradNorm,
 } from "../../src/optim/reference.ts";
+import { ops } from "../../src/tensor/ops.ts";
+import { ParameterSet } from "../../src/tensor/parameters.ts";
+import { crossEntropyReference } from "../../src/tensor/reference.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
 import { hasPyTorch, testNeeding } from "../_support/env.ts";
 import { assertClose, f32, gpuTest, randomArray, testDevice } from "../tensor/_helpers.ts";
@@ -229,3 +232,62 @@ print(json.dumps(out.tolist()))
     set.flatGrad.release();
   },
 );
+
+gpuTest("AdamW trains a ParameterSet end to end like the float64 reference", async (dev) => {
+  const [rows, inDim, outDim] = [5, 4, 3];
+  const x = f32(randomArray(rows * inDim, 30));
+  const targets = [0, 2, -1, 1, 2];
+  const w0 = f32(randomArray(outDim * inDim, 31));
+  const b0 = f32(randomArray(outDim, 32));
+  const set = new ParameterSet(dev, [
+    { name: "w", shape: [outDim, inDim], init: Float32Array.from(w0), decay: true },
+    { name: "b", shape: [outDim], init: Float32Array.from(b0), decay: false },
+  ]);
+  const opt = new AdamW(set, { lr: 0.05, weightDecay: 0.2 });
+  const xt = Tensor.fromArray(dev, x, [rows, inDim]);
+  const tt = Tensor.fromArray(dev, targets, [rows], { dtype: "i32" });
+  // The same model in float64 on flat arrays laid out like the ParameterSet.
+  const [we, be] = set.entries;
+  const flat = new Float64Array(set.flatLength);
+  flat.set(w0, we.offset);
+  flat.set(b0, be.offset);
+  const ref: ReferenceAdamWState = {
+    params: flat,
+    m: new Float64Array(set.flatLength),
+    v: new Float64Array(set.flatLength),
+    step: 0,
+    skipped: 0,
+  };
+  const decay = Array.from({ length: set.flatLength }, (_, i) => i < we.offset + we.numel);
+  for (let s = 0; s < 3; s++) {
+    set.zeroGrad();
+    ops.crossEntropy(ops.linear(xt, set.tensors.get("w")!, set.tensors.get("b")!), tt).backward();
+    opt.step({ maxGradNorm: 0.5 });
+    const logits = new Float64Array(rows * outDim);
+    for (let r = 0; r < rows; r++) {
+      for (let o = 0; o < outDim; o++) {
+        let acc = flat[be.offset + o];
+        for (let i = 0; i < inDim; i++) acc += x[r * inDim + i] * flat[we.offset + o * inDim + i];
+        logits[r * outDim + o] = acc;
+      }
+    }
+    const { dlogits } = crossEntropyReference(logits, targets, outDim);
+    const grads = new Float64Array(set.flatLength);
+    for (let r = 0; r < rows; r++) {
+      for (let o = 0; o < outDim; o++) {
+        const g = dlogits[r * outDim + o];
+        grads[be.offset + o] += g;
+        for (let i = 0; i < inDim; i++) grads[we.offset + o * inDim + i] += g * x[r * inDim + i];
+      }
+    }
+    const h = { lr: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.2, decay };
+    referenceAdamWStep(ref, grads, { ...h, maxGradNorm: 0.5 });
+  }
+  const got = await set.read();
+  assertClose(got.get("w")!, flat.subarray(we.offset, we.offset + we.numel), { what: "w" });
+  assertClose(got.get("b")!, flat.subarray(be.offset, be.offset + be.numel), { what: "b" });
+  opt.release();
+  set.destroy();
+  xt.release();
+  tt.release();
+});
