@@ -75,3 +75,7 @@ export type { LanguageModel, ModelFactory } from "./src/nn/registry.ts";
 export { readSafetensors, writeSafetensors } from "./src/nn/safetensors.ts";
 export type { SafetensorsFile, SafetensorsTensor } from "./src/nn/safetensors.ts";
 export { loadHfGpt2 } from "./src/nn/hf_gpt2.ts";
+export { startVizServer, type VizServer, type VizServerOptions } from "./src/viz/server.ts";
+export { RunIndex, type RunSummary } from "./src/viz/run_index.ts";
+export { listRuns } from "./src/viz/runs_table.ts";
+export { downsampleMinMax } from "./src/viz/downsample.ts";
