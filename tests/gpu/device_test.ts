@@ -63,3 +63,25 @@ gpuTest(
     assert.deepEqual(Array.from(await z.toArray()), [8, 11, 14, 17]);
   },
 );
+
+Deno.test("no adapter: Device.open throws a one-line UserError saying how to get one", async () => {
+  const script = `
+    Object.defineProperty(navigator, "gpu", { value: { requestAdapter: async () => null } });
+    const { Device } = await import(${
+    JSON.stringify(new URL("../../src/gpu/device.ts", import.meta.url).href)
+  });
+    const { runCli } = await import(${
+    JSON.stringify(new URL("../../src/cli/run.ts", import.meta.url).href)
+  });
+    await runCli(async () => { await Device.open(); });
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr).trim();
+  assert.equal(out.code, 2);
+  assert.equal(stderr.split("\n").length, 1, stderr);
+  assert.match(stderr, /^error: no WebGPU adapter found.*mesa-vulkan-drivers.*XDG_RUNTIME_DIR/);
+});
