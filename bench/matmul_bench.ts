@@ -4,7 +4,7 @@
  * batch·context = 64·256). Every product is `x · wᵀ` (what `ops.linear` records), timed as R
  * back-to-back products followed by one wait, so the ≥10 ms wait is amortised.
  *
- *   deno run -A bench/matmul_bench.ts [--quick] [--rows 16384] [--head-rows 1024]
+ *   deno run -A bench/matmul_bench.ts [--quick] [--rows 16384] [--head-rows 512]
  *   deno bench -A bench/matmul_bench.ts      # 512³ and 1024³ as deno benchmarks (ratio summary)
  */
 
@@ -49,7 +49,7 @@ async function timeIt(record: () => void, wait: () => Promise<void>, reps: numbe
   return rounds.sort((a, b) => a - b)[1];
 }
 
-async function kilnRunner(dev: Device, M: number, K: number, N: number) {
+function kilnRunner(dev: Device, M: number, K: number, N: number) {
   const x = Tensor.fromArray(dev, random(M * K), [M, K]);
   const w = Tensor.fromArray(dev, random(N * K), [N, K]);
   return {
@@ -89,7 +89,7 @@ async function main(args: string[]) {
     options: {
       quick: { type: "boolean", default: false },
       rows: { type: "string", default: "16384" },
-      "head-rows": { type: "string", default: "1024" },
+      "head-rows": { type: "string", default: "512" },
     },
   });
   const dev = await setup();
@@ -107,7 +107,7 @@ async function main(args: string[]) {
   ) {
     const flops = 2 * M * K * N;
     const reps = Math.max(1, Math.min(8, Math.round(1.5e9 / flops)));
-    const ours = await kilnRunner(dev, M, K, N);
+    const ours = kilnRunner(dev, M, K, N);
     const msOurs = await timeIt(ours.record, ours.wait, reps);
     ours.dispose();
     const theirs = tfjsRunner(M, K, N);
@@ -126,7 +126,7 @@ if (import.meta.main) {
 } else {
   const dev = await setup();
   for (const [label, M, K, N] of shapes(0, 0, false).slice(0, 2)) {
-    const ours = await kilnRunner(dev, M, K, N);
+    const ours = kilnRunner(dev, M, K, N);
     const theirs = tfjsRunner(M, K, N);
     const group = `matmul ${label}`;
     Deno.bench({ name: `kiln ${label}`, group, baseline: true, n: 5, warmup: 1 }, async () => {

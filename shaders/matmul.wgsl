@@ -169,20 +169,41 @@ fn matmul_8x8(
   let lk = tid / 32u;
   let lq = (tid % 32u) * 4u;
 
+  // Interior tiles (the common case) skip the per-element bounds checks.
+  let interior = m0 + T8_BM <= p.M && n0 + T8_BN <= p.N;
+  let a_base = batch * p.stride_a;
+  let b_base = batch * p.stride_b;
   for (var k0 = 0u; k0 < p.K; k0 = k0 + T8_BK) {
     let k = k0 + lk;
-    As4[tid] = vec4f(
-      load_a(batch, m0 + lq, k),
-      load_a(batch, m0 + lq + 1u, k),
-      load_a(batch, m0 + lq + 2u, k),
-      load_a(batch, m0 + lq + 3u, k),
-    );
-    Bs4[tid] = vec4f(
-      load_b(batch, k, n0 + lq),
-      load_b(batch, k, n0 + lq + 1u),
-      load_b(batch, k, n0 + lq + 2u),
-      load_b(batch, k, n0 + lq + 3u),
-    );
+    if (interior && k0 + T8_BK <= p.K) {
+      if (TRANS_A) {
+        let i = a_base + k * p.M + m0 + lq;
+        As4[tid] = vec4f(A[i], A[i + 1u], A[i + 2u], A[i + 3u]);
+      } else {
+        let i = a_base + (m0 + lq) * p.K + k;
+        As4[tid] = vec4f(A[i], A[i + p.K], A[i + 2u * p.K], A[i + 3u * p.K]);
+      }
+      if (TRANS_B) {
+        let i = b_base + (n0 + lq) * p.K + k;
+        Bs4[tid] = vec4f(B[i], B[i + p.K], B[i + 2u * p.K], B[i + 3u * p.K]);
+      } else {
+        let i = b_base + k * p.N + n0 + lq;
+        Bs4[tid] = vec4f(B[i], B[i + 1u], B[i + 2u], B[i + 3u]);
+      }
+    } else {
+      As4[tid] = vec4f(
+        load_a(batch, m0 + lq, k),
+        load_a(batch, m0 + lq + 1u, k),
+        load_a(batch, m0 + lq + 2u, k),
+        load_a(batch, m0 + lq + 3u, k),
+      );
+      Bs4[tid] = vec4f(
+        load_b(batch, k, n0 + lq),
+        load_b(batch, k, n0 + lq + 1u),
+        load_b(batch, k, n0 + lq + 2u),
+        load_b(batch, k, n0 + lq + 3u),
+      );
+    }
     workgroupBarrier();
     for (var kk = 0u; kk < T8_BK; kk = kk + 1u) {
       let a0 = As4[kk * 32u + ty * 2u];
