@@ -1,0 +1,180 @@
+/**
+ * What `deno task validate` does once its arguments are parsed: load the model and run one mode
+ * (eval, prompt, chat, perplexities, attention, activations, verify), printing results on stdout
+ * and warnings on stderr.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { UserError } from "../util/errors.ts";
+import { describeSampling, readLines, runChat } from "./chat.ts";
+import { evaluateModel, formatEvaluation } from "./evaluate.ts";
+import { chatModel, generate } from "./generate.ts";
+import {
+  attentionPatterns,
+  encodeForInspection,
+  residualStream,
+  writeActivations,
+  writeAttentionMaps,
+} from "./inspect.ts";
+import { type LoadedModel, loadModel } from "./load.ts";
+import { formatPerplexities, perplexities } from "./perplexities.ts";
+import { type SamplingOptions, validateSampling } from "./sampling.ts";
+import { formatVerify, verifyModel } from "./verify.ts";
+
+/** The one thing a `validate` invocation does. */
+export type ValidateMode =
+  | { kind: "eval"; maxBatches?: number }
+  | { kind: "prompt"; prompt: string }
+  | { kind: "chat" }
+  | { kind: "perplexities"; file: string; perPosition: boolean }
+  | { kind: "attention"; text: string; layers?: number[]; heads?: number[] }
+  | { kind: "activations"; text: string }
+  | { kind: "verify" };
+
+/** Parsed `validate` options. */
+export interface ValidateOptions {
+  checkpoint: string;
+  mode: ValidateMode;
+  sampling: SamplingOptions;
+  maxLength: number;
+  seed?: number;
+  json: boolean;
+  progress?: boolean;
+}
+
+/** Where output goes (stdout lines, stderr warnings). */
+export interface ValidateIO {
+  out: (text: string) => void;
+  warn: (text: string) => void;
+}
+
+const defaultIO: ValidateIO = {
+  out: (text) => console.log(text),
+  warn: (text) => console.error(text),
+};
+
+/** Runs one `validate` mode; verification failures are a UserError with exit code 1. */
+export async function runValidate(
+  opts: ValidateOptions,
+  io: ValidateIO = defaultIO,
+): Promise<void> {
+  validateSampling(opts.sampling);
+  if (!(Number.isInteger(opts.maxLength) && opts.maxLength >= 1)) {
+    throw new UserError(`--max-length: expected an integer ≥ 1, found ${opts.maxLength}`);
+  }
+  const mode = opts.mode;
+  const show = (value: unknown, text: string) =>
+    io.out(opts.json ? JSON.stringify(value, null, 2) : text);
+  if (mode.kind === "verify") {
+    const report = await verifyModel(opts.checkpoint);
+    show(report, formatVerify(report));
+    if (!report.ok) throw new UserError(`verification failed for ${opts.checkpoint}`, 1);
+    return;
+  }
+  const loaded = await loadModel(opts.checkpoint);
+  switch (mode.kind) {
+    case "eval": {
+      const result = await evaluateModel(loaded, mode);
+      return show(result, formatEvaluation(result));
+    }
+    case "prompt":
+      return await prompt(loaded, mode.prompt, opts, io, show);
+    case "chat": {
+      const codec = await loaded.codec();
+      const interactive = Deno.stdin.isTerminal();
+      if (interactive) io.warn(`chat with ${opts.checkpoint} (${describeSampling(opts.sampling)})`);
+      const model = chatModel(loaded.model, codec, {
+        maxNewTokens: opts.maxLength,
+        seed: opts.seed,
+        warn: io.warn,
+      });
+      const write = (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(text));
+      return await runChat(
+        model,
+        readLines(Deno.stdin.readable),
+        write,
+        opts.sampling,
+        interactive,
+      );
+    }
+    case "perplexities": {
+      let text: string;
+      try {
+        text = await Deno.readTextFile(mode.file);
+      } catch {
+        throw new UserError(`--perplexities: cannot read ${mode.file}`);
+      }
+      const report = await perplexities(loaded.model, await loaded.codec(), text, {
+        perPosition: mode.perPosition,
+        progress: opts.progress,
+      });
+      return show(report, formatPerplexities(report));
+    }
+    case "attention": {
+      const { codec, ids } = await inspectionInput(loaded, mode.text, io);
+      const patterns = await attentionPatterns(loaded.model, ids, mode);
+      const tokens = ids.map((id) => codec.label(id));
+      const files = await writeAttentionMaps(
+        join(loaded.artifactRoot, "attention"),
+        mode.text,
+        tokens,
+        patterns,
+      );
+      return show({ tokens, files }, `${patterns.length} head(s) written:\n${files.join("\n")}`);
+    }
+    case "activations": {
+      const { codec, ids } = await inspectionInput(loaded, mode.text, io);
+      const residuals = await residualStream(loaded.model, ids);
+      const tokens = ids.map((id) => codec.label(id));
+      const file = await writeActivations(
+        join(loaded.artifactRoot, "activations"),
+        mode.text,
+        ids,
+        tokens,
+        residuals,
+        loaded.config.d_model,
+      );
+      return show(
+        { file, tensors: [...residuals.keys()], tokens },
+        `${residuals.size} residual-stream tensors [${ids.length}, ${loaded.config.d_model}] → ${file}`,
+      );
+    }
+  }
+}
+
+async function inspectionInput(loaded: LoadedModel, text: string, io: ValidateIO) {
+  const codec = await loaded.codec();
+  const { ids, truncated } = encodeForInspection(loaded.model, codec, text);
+  if (truncated > 0) {
+    io.warn(`warning: the text is longer than the context: dropped its first ${truncated} tokens`);
+  }
+  return { codec, ids };
+}
+
+async function prompt(
+  loaded: LoadedModel,
+  text: string,
+  opts: ValidateOptions,
+  io: ValidateIO,
+  show: (value: unknown, text: string) => void,
+): Promise<void> {
+  const codec = await loaded.codec();
+  let ids = codec.encode(text);
+  if (ids.length === 0 && codec.startId !== null) ids = [codec.startId];
+  const result = await generate(loaded.model, ids, {
+    ...opts.sampling,
+    maxNewTokens: opts.maxLength,
+    seed: opts.seed,
+    stopId: codec.endId,
+  });
+  if (result.droppedPromptTokens > 0) {
+    io.warn(
+      `warning: the prompt has ${ids.length} tokens, more than the context of ` +
+        `${loaded.config.max_seq_len}: dropped its first ${result.droppedPromptTokens}`,
+    );
+  }
+  const completion = codec.decode(result.ids);
+  show({ prompt: text, completion, ids: result.ids, stopped: result.stopped }, text + completion);
+}

@@ -1,0 +1,124 @@
+/**
+ * `validate --verify`: checks that a checkpoint is what it claims to be — loading it twice gives
+ * bit-identical parameters equal to the file's, evaluating it reproduces the validation loss the
+ * run logged at that step, and seeded sampling is deterministic.
+ *
+ * @module
+ */
+
+import type { Device } from "../gpu/device.ts";
+import { readMetrics } from "../train/metrics.ts";
+import { evaluateModel } from "./evaluate.ts";
+import { generate } from "./generate.ts";
+import { type LoadedModel, loadModel } from "./load.ts";
+
+/** One verification check. `ok: null` means it could not apply (said in `detail`). */
+export interface VerifyCheck {
+  name: string;
+  ok: boolean | null;
+  detail: string;
+}
+
+/** All checks; `ok` is false when any applicable check failed. */
+export interface VerifyReport {
+  ok: boolean;
+  checks: VerifyCheck[];
+}
+
+/** Relative difference allowed between the logged and the recomputed val loss. */
+const LOSS_TOLERANCE = 1e-5;
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+async function checkReload(first: LoadedModel, second: LoadedModel): Promise<VerifyCheck> {
+  const a = await first.model.params.read();
+  const b = await second.model.params.read();
+  const differing = [...a.keys()].filter((name) => !sameBits(a.get(name)!, b.get(name)!));
+  const stored = first.checkpoint?.params;
+  const unlike = stored
+    ? [...a.keys()].filter((name) => !sameBits(a.get(name)!, stored.get(name)!.data))
+    : [];
+  const bad = [...new Set([...differing, ...unlike])];
+  return {
+    name: "reload",
+    ok: bad.length === 0,
+    detail: bad.length === 0
+      ? `${a.size} tensors identical across two loads${stored ? " and equal to the file" : ""}`
+      : `tensors differ: ${bad.slice(0, 5).join(", ")}${bad.length > 5 ? ", …" : ""}`,
+  };
+}
+
+/** The val loss the run logged at the checkpoint's step (the last such line wins), or null. */
+async function loggedValLoss(loaded: LoadedModel): Promise<number | null> {
+  if (!loaded.runDir || !loaded.checkpoint) return null;
+  const step = loaded.checkpoint.state.step;
+  let found: number | null = null;
+  for (const line of await readMetrics(loaded.runDir)) {
+    if (line.type === "val" && line.step === step) found = line.loss;
+  }
+  return found;
+}
+
+async function checkValLoss(loaded: LoadedModel): Promise<VerifyCheck> {
+  const logged = await loggedValLoss(loaded);
+  if (logged === null) {
+    return {
+      name: "val loss",
+      ok: null,
+      detail: loaded.runDir
+        ? `no validation was logged at step ${loaded.checkpoint?.state.step}; not compared`
+        : "no run directory (metrics.jsonl); not compared",
+    };
+  }
+  const { loss } = await evaluateModel(loaded);
+  const diff = Math.abs(loss - logged);
+  return {
+    name: "val loss",
+    ok: diff <= LOSS_TOLERANCE * Math.max(1, Math.abs(logged)),
+    detail: `logged ${logged} at step ${loaded.checkpoint!.state.step}, recomputed ${loss} ` +
+      `(|Δ| = ${diff.toExponential(2)})`,
+  };
+}
+
+async function checkSampling(loaded: LoadedModel): Promise<VerifyCheck> {
+  const codec = await loaded.codec();
+  const prompt = [codec.startId ?? 0];
+  const opts = { temperature: 1, maxNewTokens: 24, seed: 1234 };
+  const a = await generate(loaded.model, prompt, opts);
+  const b = await generate(loaded.model, prompt, opts);
+  const same = a.ids.join(",") === b.ids.join(",");
+  return {
+    name: "seeded generation",
+    ok: same,
+    detail: same
+      ? `seed 1234 gave the same ${a.ids.length} tokens twice`
+      : `seed 1234 gave different tokens: ${a.ids.join(",")} vs ${b.ids.join(",")}`,
+  };
+}
+
+/** Runs every check on the model at `path`. */
+export async function verifyModel(
+  path: string,
+  opts: { device?: Device } = {},
+): Promise<VerifyReport> {
+  const first = await loadModel(path, opts);
+  const second = await loadModel(path, { device: first.device });
+  const checks = [await checkReload(first, second)];
+  second.model.params.destroy();
+  checks.push(await checkValLoss(first));
+  checks.push(await checkSampling(first));
+  return { ok: checks.every((c) => c.ok !== false), checks };
+}
+
+/** One line per check: `ok`, `FAIL` or `skip`. */
+export function formatVerify(r: VerifyReport): string {
+  return r.checks.map((c) =>
+    `${c.ok === null ? "skip" : c.ok ? "ok  " : "FAIL"}  ${c.name}: ${c.detail}`
+  ).join("\n");
+}
