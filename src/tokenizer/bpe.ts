@@ -135,13 +135,17 @@ export class BpeModel {
     return ids.subarray(0, len);
   }
 
-  /** Quadratic merge loop, fastest for short pieces; returns the new length. */
-  mergeByScan(ids: Int32Array, n: number): number {
+  /**
+   * Quadratic merge loop, fastest for short pieces; returns the new length. Only merges with a
+   * rank below `rankLimit` apply (used to recover which merge built a token).
+   */
+  mergeByScan(ids: Int32Array, n: number, rankLimit = NO_RANK): number {
+    if (n > this.pairRanks.length) this.pairRanks = new Int32Array(n * 2);
     const ranks = this.pairRanks;
     const pairs = this.pairs;
     for (let i = 0; i + 1 < n; i++) ranks[i] = pairs.rank(ids[i], ids[i + 1]);
     while (n > 1) {
-      let best = NO_RANK;
+      let best = rankLimit;
       let at = -1;
       for (let i = 0; i + 1 < n; i++) {
         if (ranks[i] < best) {

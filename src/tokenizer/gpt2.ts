@@ -5,7 +5,7 @@
  */
 
 import gpt2Ranks from "js-tiktoken/ranks/gpt2";
-import type { PairMerge } from "./bpe.ts";
+import { BpeModel, type PairMerge } from "./bpe.ts";
 import type { TokenizerParts } from "./tokenizer.ts";
 
 /** GPT-2's vocabulary size including `<|endoftext|>` (50,257). */
@@ -117,26 +117,14 @@ class ByteTrie {
  * The trained merge list (rank order) recovered from ranks: BPE on a token's own bytes using
  * only lower ranks stops at the two parts its merge joined.
  */
-function recoverMergeList(keys: string[], idByBytes: Map<string, number>): [number, number][] {
+function recoverMergeList(tokens: Uint8Array[], model: BpeModel): [number, number][] {
   const list: [number, number][] = [];
-  for (let id = 0; id < keys.length; id++) {
-    const t = keys[id];
+  const ids = new Int32Array(256);
+  for (let id = 0; id < tokens.length; id++) {
+    const t = tokens[id];
     if (t.length < 2) continue;
-    let parts: string[] = t.split("");
-    while (parts.length > 2) {
-      let best = Infinity;
-      let at = -1;
-      for (let i = 0; i + 1 < parts.length; i++) {
-        const r = idByBytes.get(parts[i] + parts[i + 1]);
-        if (r !== undefined && r < id && r < best) {
-          best = r;
-          at = i;
-        }
-      }
-      if (at < 0) break;
-      parts = [...parts.slice(0, at), parts[at] + parts[at + 1], ...parts.slice(at + 2)];
-    }
-    if (parts.length === 2) list.push([idByBytes.get(parts[0])!, idByBytes.get(parts[1])!]);
+    for (let i = 0; i < t.length; i++) ids[i] = model.byteToId[t[i]];
+    if (model.mergeByScan(ids, t.length, id) === 2) list.push([ids[0], ids[1]]);
   }
   return list;
 }
@@ -155,11 +143,7 @@ export function gpt2Parts(): TokenizerParts {
     merges: gpt2Merges(tokens),
     specials,
     ignoreMerges: true,
-    mergeList: () => {
-      const idByKey = new Map<string, number>();
-      keys.forEach((k, id) => idByKey.set(k, id));
-      return recoverMergeList(keys, idByKey);
-    },
+    mergeList: () => recoverMergeList(tokens, new BpeModel(tokens, cached!.merges)),
     name: "gpt2",
   };
   return cached;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Tokenizer as HfJsTokenizer } from "@huggingface/tokenizers";
 import { get_encoding } from "tiktoken";
 import { Tokenizer } from "../../src/tokenizer/tokenizer.ts";
 import { CORPUS_FILES, randomText, seededRandom, TORTURE_TEXT } from "./_support/texts.ts";
@@ -73,4 +74,10 @@ Deno.test("recovered GPT-2 merge list starts with GPT-2's first merges", () => {
     "i|n",
     "r|e",
   ]);
+});
+
+Deno.test("GPT-2's tokenizer.json loads in Hugging Face's JS loader with tiktoken's ids", async () => {
+  const hf = new HfJsTokenizer(JSON.parse(JSON.stringify(tok.toJSON())), {});
+  const text = (await Deno.readTextFile(CORPUS_FILES[2])).slice(0, 50_000) + TORTURE_TEXT;
+  assert.deepEqual(hf.encode(text).ids, Array.from(reference.encode_ordinary(text)));
 });
