@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { Device } from "../../src/gpu/device.ts";
 import { GPT, type GPTConfig } from "../../src/nn/gpt.ts";
-import { ops } from "../../src/tensor/ops.ts";
 import { noGrad, Tensor } from "../../src/tensor/tensor.ts";
 import { idCodec } from "../../src/eval/codec.ts";
 import { chatModel, generate } from "../../src/eval/generate.ts";
