@@ -6,7 +6,7 @@
 
 export { UserError } from "./src/util/errors.ts";
 export { Device } from "./src/gpu/device.ts";
-export { noGrad, Tensor } from "./src/tensor/tensor.ts";
+export { noGrad, Tensor, tidy } from "./src/tensor/tensor.ts";
 export type { DType } from "./src/tensor/tensor.ts";
 export { ops } from "./src/tensor/ops.ts";
 export { ParameterSet } from "./src/tensor/parameters.ts";

@@ -87,6 +87,46 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Tensors created inside each open `tidy` scope (innermost last). */
+const scopes: Tensor[][] = [];
+
+/**
+ * Runs `fn` and then releases every tensor created inside it, except those reachable from its
+ * result (a tensor, or an array / object of tensors). Use it around evaluation forwards, whose
+ * intermediates no backward will free. Tensors kept elsewhere (caches) must be created outside.
+ *
+ * @example
+ * ```ts
+ * const logits = tidy(() => noGrad(() => model.forward(ids).logits));
+ * ```
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Tensor[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const keep = new Set<Tensor>();
+  collectTensors(result, keep, 0);
+  for (const t of scope) {
+    if (keep.has(t)) scopes.at(-1)?.push(t); // survivors belong to the enclosing scope
+    else t.release();
+  }
+  return result;
+}
+
+function collectTensors(value: unknown, into: Set<Tensor>, depth: number): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (depth < 3 && Array.isArray(value)) {
+    for (const v of value) collectTensors(v, into, depth + 1);
+  } else if (depth < 3 && value !== null && typeof value === "object") {
+    for (const v of Object.values(value)) collectTensors(v, into, depth + 1);
+  }
+}
+
 /** True unless inside `noGrad`. */
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -155,6 +195,7 @@ export class Tensor implements BufferRegion {
     this.#offset = opts.offset ?? 0;
     this.requiresGrad = opts.requiresGrad ?? false;
     storage.retain();
+    scopes.at(-1)?.push(this);
   }
 
   /** An uninitialised tensor from the device's pool. */

@@ -260,16 +260,25 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
         `(expected [.., ${w.shape[1] ?? "?"}])`,
     );
   }
-  const x2 = x.shape.length === 1 ? x.reshape([1, x.size]) : x;
-  let y = matmul(x2, w, { transB: true });
-  if (x.shape.length === 1) y = y.reshape([w.shape[0]]);
+  let y: Tensor;
+  if (x.shape.length === 1) {
+    // A vector is a one-row matrix; the temporary views are freed once nothing records them.
+    const x2 = x.reshape([1, x.size]);
+    const y2 = matmul(x2, w, { transB: true });
+    y = y2.reshape([w.shape[0]]);
+    if (y.node === null) [x2, y2].forEach((t) => t.release());
+  } else {
+    y = matmul(x, w, { transB: true });
+  }
   if (bias) {
     if (bias.size !== w.shape[0]) {
       throw new Error(
         `linear: bias ${formatShape(bias.shape)} does not match weight ${formatShape(w.shape)}`,
       );
     }
-    y = add(y, bias);
+    const biased = add(y, bias);
+    if (biased.node === null) y.release();
+    y = biased;
   }
   return y;
 }
