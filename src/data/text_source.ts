@@ -1,5 +1,6 @@
 /**
- * The `text` source kind: a text corpus (a dataset name or a .txt path), tokenized whole, split
+ * The `text` source kind: a text corpus (a dataset name or a .txt path), tokenized whole (by
+ * characters, nanoGPT's shakespeare_char, or a BPE tokenizer), split
  * into train (first 90%) and validation (last 10%) like nanoGPT, and served as random windows of
  * `seqLen + 1` tokens chosen by a generator seeded with (seed, split, batch index).
  *
@@ -8,6 +9,7 @@
 
 import { z } from "zod";
 import { CharTokenizer } from "../tokenizer/char.ts";
+import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { UserError } from "../util/errors.ts";
 import type { Batch } from "./batch.ts";
 import { readTextDocuments } from "./readers/text.ts";
@@ -25,7 +27,7 @@ import {
 export const textDataSchema = z.strictObject({
   /** A dataset name from the registry or a path to a UTF-8 text file. */
   dataset: z.string().min(1),
-  /** `char` (vocabulary built from the corpus). */
+  /** `char` (vocabulary built from the corpus), `gpt2`, or a tokenizer.json path. */
   tokenizer: z.string().min(1).default("char"),
   /** Share of the corpus (its end) held out for validation. */
   val_fraction: z.number().gt(0).lt(1).default(0.1),
@@ -120,28 +122,32 @@ export async function createTextSource(
   data: TextDataConfig,
   ctx: SourceContext,
 ): Promise<TextSource> {
-  if (data.tokenizer !== "char") {
-    throw new UserError(
-      `data.tokenizer: "${data.tokenizer}" is not supported by the text source yet ` +
-        `(use char, or pretokenize into shards and use data.source=shards)`,
-    );
-  }
   const text = await readCorpus(data.dataset);
-  const tokenizer = CharTokenizer.fromText(text);
+  const common = { seqLen: ctx.seqLen, seed: ctx.seed, valFraction: data.val_fraction };
+  if (data.tokenizer === "char") {
+    const tokenizer = CharTokenizer.fromText(text);
+    return new TextSource({
+      ...common,
+      name: `${data.dataset}/char`,
+      tokens: tokenizer.encode(text),
+      vocabSize: tokenizer.vocabSize,
+      tokenizerJson: tokenizer.toTokenizerJson(),
+    });
+  }
+  // A BPE tokenizer ("gpt2" or a tokenizer.json path); the split is 90/10 of the tokens.
+  const tokenizer = await Tokenizer.load(data.tokenizer);
   return new TextSource({
-    name: `${data.dataset}/char`,
-    tokens: tokenizer.encode(text),
+    ...common,
+    name: `${data.dataset}/${data.tokenizer}`,
+    tokens: Int32Array.from(tokenizer.encode(text)),
     vocabSize: tokenizer.vocabSize,
-    seqLen: ctx.seqLen,
-    seed: ctx.seed,
-    valFraction: data.val_fraction,
-    tokenizerJson: tokenizer.toTokenizerJson(),
+    tokenizerJson: JSON.stringify(tokenizer.toJSON()) + "\n",
   });
 }
 
 registerSource({
   name: "text",
-  description: "a text corpus (dataset name or .txt path), char tokenizer, 90/10 split",
+  description: "a text corpus (dataset name or .txt path), char or BPE tokenizer, 90/10 split",
   schema: textDataSchema,
   create: createTextSource,
 });

@@ -40,9 +40,32 @@ Deno.test("text source: a batch depends only on (seed, index)", async () => {
   assert.notDeepEqual(a.trainBatch(0, 4).inputs, a.valBatch(0, 4).inputs);
 });
 
-Deno.test("text source: a missing file and an unsupported tokenizer are user errors", async () => {
+Deno.test("text source: a missing corpus or tokenizer is a user error", async () => {
   await assert.rejects(
     () => createTextSource({ dataset: "nope.txt", tokenizer: "char", val_fraction: 0.1 }, ctx),
     /unknown dataset "nope.txt"/,
   );
+  await assert.rejects(
+    () =>
+      createTextSource({ dataset: SHAKESPEARE, tokenizer: "nope.json", val_fraction: 0.1 }, ctx),
+    /tokenizer not found: nope\.json/,
+  );
+});
+
+Deno.test("text source: tokenizer gpt2 encodes with GPT-2's ids and carries its tokenizer.json", async () => {
+  const source = await createTextSource(
+    { dataset: SHAKESPEARE, tokenizer: "gpt2", val_fraction: 0.1 },
+    ctx,
+  );
+  assert.equal(source.vocabSize, 50257);
+  // "First Citizen" → GPT-2 ids 5962, 22307 (tiktoken / Hugging Face agree)
+  const first = source.trainBatch(0, 1);
+  assert.ok(first.inputs.every((id) => id >= 0 && id < 50257));
+  const json = JSON.parse(source.tokenizerJson);
+  assert.equal(json.model.type, "BPE");
+  assert.equal(json.model.vocab["First"], 5962);
+  assert.equal(json.model.vocab["ĠCitizen"], 22307);
+  const total = Number(source.metadata.train_tokens) + Number(source.metadata.val_tokens);
+  // nanoGPT's shakespeare prepare.py: 301,966 + 36,059 tokens (it splits the text, we the tokens)
+  assert.ok(Math.abs(total - 338025) < 10, `${total} tokens`);
 });
