@@ -81,7 +81,7 @@ export class CharTokenizer {
         normalizer: null,
         pre_tokenizer: {
           type: "Split",
-          pattern: { Regex: "(?s)." },
+          pattern: { Regex: "[\\s\\S]" },
           behavior: "Isolated",
           invert: false,
         },

@@ -28,3 +28,13 @@ Deno.test("tokenizer.json round-trips the vocabulary", () => {
   const back = CharTokenizer.fromTokenizerJson(tok.toTokenizerJson());
   assert.deepEqual(back.chars, tok.chars);
 });
+
+Deno.test("Hugging Face tokenizers (Rust) loads the char tokenizer.json: same ids, exact decode", async () => {
+  const { Tokenizer } = await import("tokenizers");
+  const text = "hii there\nFirst Citizen!\r\n\t😀é";
+  const tok = CharTokenizer.fromText(text + "abc");
+  const hf = Tokenizer.fromString(tok.toTokenizerJson());
+  const enc = await hf.encode(text);
+  assert.deepEqual(enc.getIds(), [...tok.encode(text)]);
+  assert.equal(await hf.decode(enc.getIds(), false), text);
+});
