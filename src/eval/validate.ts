@@ -176,5 +176,7 @@ async function prompt(
     );
   }
   const completion = codec.decode(result.ids);
-  show({ prompt: text, completion, ids: result.ids, stopped: result.stopped }, text + completion);
+  // Decoding prompt and continuation together keeps the codec's own separators (ids: spaces).
+  const whole = codec.decode([...ids, ...result.ids]);
+  show({ prompt: text, completion, ids: result.ids, stopped: result.stopped }, whole);
 }
