@@ -23,6 +23,7 @@ import { ProgressBar } from "../util/progress.ts";
 import {
   type Checkpoint,
   pruneCheckpoints,
+  readPointer,
   saveCheckpoint,
   type TrainState,
   writePointer,
@@ -161,6 +162,7 @@ class TrainingLoop {
 
   async run(): Promise<TrainResult> {
     await this.openRun();
+    this.bestCheckpointLoss = (await readPointer(this.dir, "best"))?.val_loss ?? Infinity;
     const stopOnAbort = () => this.requestStop("stopped (abort signal)");
     this.opts.signal?.addEventListener("abort", stopOnAbort);
     const onSigint = () => this.requestStop("stopped by Ctrl-C");
@@ -168,7 +170,8 @@ class TrainingLoop {
     try {
       return await this.loop();
     } catch (err) {
-      await this.finish("failed", (err as Error).message.split("\n")[0]);
+      // Record the failure, but never let a second error hide the first.
+      await this.finish("failed", (err as Error).message.split("\n")[0]).catch(() => {});
       throw err;
     } finally {
       this.opts.signal?.removeEventListener("abort", stopOnAbort);
