@@ -141,3 +141,22 @@ testNeeding(
     }
   },
 );
+
+testNeeding(
+  "a WebGPU adapter",
+  gpu,
+  "gradient accumulation: micro-batches count in tokens and the loss is their mean",
+  async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const cfg = tinyConfig(["training.max_steps=3", "training.grad_accum_steps=2"]);
+      const run = await train(cfg, { runsRoot: root });
+      const lines = (await readMetrics(run.dir)).filter((l): l is TrainLine => l.type === "train");
+      assert.deepEqual(lines.map((l) => l.tokens), [128, 256, 384]);
+      // The first step's loss is the mean over its two micro-batches at initialisation: ≈ ln 65.
+      assert.ok(Math.abs(lines[0].loss - Math.log(65)) < 0.3, `${lines[0].loss}`);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
