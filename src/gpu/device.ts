@@ -1,6 +1,7 @@
 /** The GPU context: adapter + device with the adapter's real limits, pool, pipelines, recorder. */
 
 import { UserError } from "../util/errors.ts";
+import { BindGroupCache } from "./bind_group_cache.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
 import { type BufferRegion, Recorder } from "./recorder.ts";
@@ -43,6 +44,7 @@ export class Device {
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
   readonly recorder: Recorder;
+  readonly bindGroups: BindGroupCache;
   #lost = false;
 
   private constructor(gpu: GPUDevice, info: AdapterInfo, features: Set<string>) {
@@ -59,6 +61,7 @@ export class Device {
     this.pool = new BufferPool(gpu, limits.maxStorageBufferBindingSize);
     this.pipelines = new PipelineCache(gpu);
     this.recorder = new Recorder(gpu, limits.minUniformBufferOffsetAlignment ?? 256);
+    this.bindGroups = new BindGroupCache(gpu);
     gpu.addEventListener("uncapturederror", (ev) => {
       // Validation errors are bugs in kiln's kernels; make them loud instead of silent garbage.
       console.error(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);

@@ -52,17 +52,13 @@ export class Kernel {
       throw new Error(`${this.spec.entryPoint}: workgroups [${x},${y},${z}] exceed ${maxGroups}`);
     }
     const { shader, entryPoint, constants, uniforms } = this.spec;
-    const entries: GPUBindGroupEntry[] = [];
-    let binding = 0;
+    const regions: BufferRegion[] = [];
     if (uniforms && uniforms.length > 0) {
-      const region = dev.recorder.uniform(packUniforms(uniforms, args.uniforms ?? {}, entryPoint));
-      entries.push({ binding: binding++, resource: asResource(region) });
+      regions.push(dev.recorder.uniform(packUniforms(uniforms, args.uniforms ?? {}, entryPoint)));
     }
-    for (const region of args.bindings) {
-      entries.push({ binding: binding++, resource: asResource(region) });
-    }
+    regions.push(...args.bindings);
     const pipeline = dev.pipelines.get(shader, entryPoint, constants);
-    const bindGroup = dev.gpu.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = dev.bindGroups.get(pipeline, dev.pipelines.layout(pipeline), regions);
     const pass = dev.recorder.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
@@ -102,13 +98,4 @@ function packUniforms(
     else view.setUint32(i * 4, v, true);
   });
   return new Uint8Array(buf);
-}
-
-function asResource(r: BufferRegion): GPUBufferBinding {
-  // Storage bindings must be a multiple of 4 bytes and non-empty.
-  return {
-    buffer: r.buffer,
-    offset: r.byteOffset,
-    size: Math.max(4, Math.ceil(r.byteLength / 4) * 4),
-  };
 }

@@ -13,6 +13,7 @@ export class PipelineCache {
   readonly #gpu: GPUDevice;
   readonly #modules = new Map<string, GPUShaderModule>();
   readonly #pipelines = new Map<string, GPUComputePipeline>();
+  readonly #layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
 
   constructor(gpu: GPUDevice) {
     this.#gpu = gpu;
@@ -31,6 +32,16 @@ export class PipelineCache {
       this.#pipelines.set(key, pipeline);
     }
     return pipeline;
+  }
+
+  /** The pipeline's bind group 0 layout (asking the pipeline each time costs a Deno op). */
+  layout(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+    let layout = this.#layouts.get(pipeline);
+    if (layout === undefined) {
+      layout = pipeline.getBindGroupLayout(0);
+      this.#layouts.set(pipeline, layout);
+    }
+    return layout;
   }
 
   /** Number of distinct pipelines compiled so far. */

@@ -85,3 +85,21 @@ Deno.test("no adapter: Device.open throws a one-line UserError saying how to get
   assert.equal(stderr.split("\n").length, 1, stderr);
   assert.match(stderr, /^error: no WebGPU adapter found.*mesa-vulkan-drivers.*XDG_RUNTIME_DIR/);
 });
+
+gpuTest("bind groups are reused when a step repeats the same dispatches", async (dev) => {
+  const { ops } = await import("../../src/tensor/ops.ts");
+  const { noGrad, tidy } = await import("../../src/tensor/tensor.ts");
+  const x = Tensor.fromArray(dev, [1, 2, 3], [3]);
+  const step = async () => {
+    const y = tidy(() => noGrad(() => ops.scale(ops.scale(x, 2), 3)));
+    const values = Array.from(await y.toArray());
+    y.release();
+    return values;
+  };
+  // The pool hands buffers out in an order that settles within a couple of steps.
+  const results = [await step(), await step()];
+  const before = dev.bindGroups.misses;
+  results.push(await step(), await step());
+  assert.equal(dev.bindGroups.misses, before, "repeated steps created no bind group");
+  for (const r of results) assert.deepEqual(r, [6, 12, 18]);
+});
