@@ -30,7 +30,8 @@ Examples:
   deno task download tinystories
   deno task download HuggingFaceFW/fineweb --config sample-10BT --split train --max-files 1`;
 
-async function main(args: string[]): Promise<void> {
+/** Runs the command with its CLI arguments (also used by the `kiln` binary). */
+export async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseCliArgs("download", args, {
     config: { type: "string" },
     split: { type: "string" },

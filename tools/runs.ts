@@ -16,7 +16,8 @@ last train loss, tokens seen, creation time.
   --json         print the run summaries as JSON instead of a table
   --help         show this help`;
 
-async function main(args: string[]): Promise<void> {
+/** Runs the command with its CLI arguments (also used by the `kiln` binary). */
+export async function main(args: string[]): Promise<void> {
   const { values } = parseCliArgs("runs", args, {
     logdir: { type: "string", default: "runs" },
     sort: { type: "string", default: "date" },

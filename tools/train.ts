@@ -50,7 +50,8 @@ function summary(r: TrainResult): string {
   return `${r.dir}: ${r.status} at step ${r.steps}${val}${best}, ${r.elapsedS.toFixed(1)} s`;
 }
 
-async function main(args: string[]): Promise<void> {
+/** Runs the command with its CLI arguments (also used by the `kiln` binary). */
+export async function main(args: string[]): Promise<void> {
   const { rest, resume } = takeResume(args);
   const { values, positionals } = parseCliArgs("train", rest, {
     config: { type: "string" },

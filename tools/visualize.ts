@@ -16,7 +16,8 @@ time or FLOPs; summary and config tables; attention maps and probe plots. Read-o
   --host ADDR    interface to bind (default: 127.0.0.1, this machine only)
   --help         show this help`;
 
-async function main(args: string[]): Promise<void> {
+/** Runs the command with its CLI arguments (also used by the `kiln` binary). */
+export async function main(args: string[]): Promise<void> {
   const { values } = parseCliArgs("viz", args, {
     logdir: { type: "string", default: "runs" },
     port: { type: "string", default: "8787" },

@@ -1,0 +1,39 @@
+/**
+ * The `kiln` binary: one entry point that dispatches to every subcommand
+ * (`kiln train …`, `kiln viz …`). Built with `deno task compile`.
+ */
+
+import { runCli } from "../src/cli/run.ts";
+import { UserError } from "../src/util/errors.ts";
+import { main as download } from "./download.ts";
+import { main as runs } from "./runs.ts";
+import { main as train } from "./train.ts";
+import { main as viz } from "./visualize.ts";
+
+const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; about: string }> = {
+  download: { run: download, about: "fetch a Hugging Face Hub dataset into the local cache" },
+  train: { run: train, about: "train a model from a YAML config" },
+  runs: { run: runs, about: "list training runs" },
+  viz: { run: viz, about: "serve the run visualizer on 127.0.0.1" },
+};
+
+const HELP = `Usage: kiln <command> [options]   (each command takes --help)
+
+Commands:
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.about}`).join("\n")}`;
+
+/** Dispatches `args[0]` to its subcommand with the remaining arguments. */
+export async function main(args: string[]): Promise<void> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(HELP);
+    return;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    throw new UserError(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(", ")}`);
+  }
+  await command.run(rest);
+}
+
+if (import.meta.main) await runCli(() => main(Deno.args));
