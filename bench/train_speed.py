@@ -4,7 +4,8 @@ Usage: python3 bench/train_speed.py --n-layer 4 --n-head 4 --d-model 128 --seq-l
            --batch 12 --vocab 65 --steps 20 --warmup 3
 
 One step = forward, backward, clip to 1.0, AdamW, on a fixed random batch (what kiln's step does).
-Prints one JSON line: {"tokens_per_s", "step_ms", "threads", "torch"}.
+Prints one JSON line: {"tokens_per_s", "step_ms", "cpu_ms" (process CPU time per step, all
+threads), "threads", "torch"}.
 """
 
 import argparse
@@ -50,14 +51,16 @@ def main():
 
     for _ in range(a.warmup):
         step()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(a.steps):
         loss = step()
     loss.item()
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     print(json.dumps({
         "tokens_per_s": a.steps * a.batch * a.seq_len / elapsed,
         "step_ms": 1000 * elapsed / a.steps,
+        "cpu_ms": 1000 * cpu / a.steps,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
     }))

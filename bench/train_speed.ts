@@ -13,6 +13,7 @@
  * per kernel family from timestamp queries (when the adapter has them).
  */
 
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { Device } from "../src/gpu/device.ts";
 import { GPT, type GPTConfig } from "../src/nn/gpt.ts";
@@ -52,6 +53,8 @@ const BIG: Shape = {
 interface Result {
   tokensPerS: number;
   stepMs: number;
+  /** Process CPU time per step (all threads; lavapipe's workers run inside Deno's process). */
+  cpuMs: number;
 }
 
 function randomIds(n: number, vocab: number, seed: number): Int32Array {
@@ -96,6 +99,7 @@ function kilnTrainer(dev: Device, shape: Shape) {
   return async (steps: number): Promise<Result> => {
     await dev.sync();
     const start = performance.now();
+    const cpuStart = cpuUsage();
     for (let i = 0; i < steps; i++) {
       step();
       // Wait now and then so the queue of submitted steps stays short (as the trainer does).
@@ -103,7 +107,12 @@ function kilnTrainer(dev: Device, shape: Shape) {
     }
     await dev.sync();
     const elapsed = (performance.now() - start) / 1000;
-    return { tokensPerS: (steps * n) / elapsed, stepMs: (1000 * elapsed) / steps };
+    const cpu = cpuUsage(cpuStart);
+    return {
+      tokensPerS: (steps * n) / elapsed,
+      stepMs: (1000 * elapsed) / steps,
+      cpuMs: (cpu.user + cpu.system) / 1000 / steps,
+    };
   };
 }
 
@@ -141,7 +150,7 @@ async function torchSpeed(
     throw new Error(`train_speed.py failed: ${new TextDecoder().decode(out.stderr)}`);
   }
   const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
-  return { tokensPerS: r.tokens_per_s, stepMs: r.step_ms, threads: r.threads };
+  return { tokensPerS: r.tokens_per_s, stepMs: r.step_ms, cpuMs: r.cpu_ms, threads: r.threads };
 }
 
 const args = parseArgs({
@@ -183,13 +192,15 @@ for (const [shape, steps, warmup] of plan) {
       }
     }
   }
-  let line = `${shape.label}: kiln ${kiln!.tokensPerS.toFixed(0)} tok/s ` +
-    `(${kiln!.stepMs.toFixed(0)} ms/step)`;
+  const describe = (r: Result) =>
+    `${r.tokensPerS.toFixed(0)} tok/s, ${r.stepMs.toFixed(0)} ms/step, ${
+      r.cpuMs.toFixed(0)
+    } CPU-ms/step`;
+  let line = `${shape.label}: kiln ${describe(kiln!)}`;
   if (torch) {
-    line += ` | PyTorch CPU (${torch.threads} threads) ${torch.tokensPerS.toFixed(0)} tok/s ` +
-      `(${torch.stepMs.toFixed(0)} ms/step) | kiln/PyTorch ${
-        (kiln!.tokensPerS / torch.tokensPerS).toFixed(3)
-      }`;
+    line += ` | PyTorch CPU (${torch.threads} threads) ${describe(torch)} | kiln/PyTorch ` +
+      `wall ${(kiln!.tokensPerS / torch.tokensPerS).toFixed(3)}, ` +
+      `CPU ${(torch.cpuMs / kiln!.cpuMs).toFixed(3)}`;
   }
   console.log(line);
   if (args.values.profile && dev.hasTimestamps) {
