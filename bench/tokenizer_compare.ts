@@ -93,7 +93,9 @@ try {
     if (workers === 1) single = seconds;
     console.log(
       `  ${String(workers).padStart(2)} worker(s)  ${seconds.toFixed(2)} s  ` +
-        `${(copies * megabytes / seconds).toFixed(1)} MB/s  speed-up ${(single / seconds).toFixed(2)}×`,
+        `${(copies * megabytes / seconds).toFixed(1)} MB/s  speed-up ${
+          (single / seconds).toFixed(2)
+        }×`,
     );
   }
 } finally {

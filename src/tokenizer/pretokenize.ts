@@ -31,6 +31,8 @@ export interface PretokenizeOptions {
   maxLength?: number;
   /** Only the first N documents of each split. */
   subset?: number;
+  /** Characters of text per batch sent to a worker (default 524,288). */
+  batchChars?: number;
   /** Called as work goes: documents and tokens so far, and the split being written. */
   onProgress?: (p: { split: string; documents: number; tokens: number }) => void;
 }
@@ -104,7 +106,14 @@ export async function pretokenizeDataset(opts: PretokenizeOptions): Promise<Pret
       writeSplit(
         openDocuments(opts.dataset, { split, holdout, subset: opts.subset }),
         pool,
-        { dir: tmpDir, outDir, prefix: `${name}_${split}`, shardTokens, vocabSize: tok.vocabSize },
+        {
+          dir: tmpDir,
+          outDir,
+          prefix: `${name}_${split}`,
+          shardTokens,
+          vocabSize: tok.vocabSize,
+          batchChars: opts.batchChars ?? BATCH_UNITS,
+        },
         (documents, tokens) => opts.onProgress?.({ split, documents, tokens }),
       );
     const val = await write("val");
@@ -144,6 +153,7 @@ interface ShardTarget {
   prefix: string;
   shardTokens: number;
   vocabSize: number;
+  batchChars: number;
 }
 
 /** Streams documents through the pool (several batches in flight) into numbered shards. */
@@ -186,7 +196,7 @@ async function writeSplit(
     batch.push(doc);
     units += doc.length;
     documents++;
-    if (units >= BATCH_UNITS) {
+    if (units >= target.batchChars) {
       inFlight.push(submit(pool, batch));
       batch = [];
       units = 0;

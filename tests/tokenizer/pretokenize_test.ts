@@ -41,7 +41,8 @@ Deno.test("pretokenize: shards hold EOT + tiktoken's ids of each document, any w
       outDir: two,
       workers: 2,
       valFraction: 0.1,
-      shardTokens: 5000,
+      shardTokens: 2000,
+      batchChars: 4000, // many batches, so both workers take turns
     });
     assert.equal(r1.train.shards.length, 1);
     assert.ok(r2.train.shards.length > 3);
@@ -55,7 +56,7 @@ Deno.test("pretokenize: shards hold EOT + tiktoken's ids of each document, any w
     );
     // Every shard but the last is exactly --shard-tokens long.
     const shards = await loadShards(join(two, "*_train_*.bin"));
-    assert.ok(shards.slice(0, -1).every((s) => s.tokens.length === 5000));
+    assert.ok(shards.slice(0, -1).every((s) => s.tokens.length === 2000));
 
     const reference = get_encoding("gpt2");
     for (const split of ["train", "val"] as const) {
