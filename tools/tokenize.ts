@@ -44,7 +44,8 @@ const HELP: Record<string, string> = {
 
 const optional = (name: string, v: unknown) => v === undefined ? undefined : intFlag(name, v);
 
-async function main(args: string[]): Promise<void> {
+/** Runs the command with its CLI arguments (also used by the `kiln` binary). */
+export async function main(args: string[]): Promise<void> {
   const command = args[0] ?? "";
   if (!(command in HELP) || command === "") {
     if (command === "" || command === "--help" || command === "-h") return console.log(HELP[""]);
