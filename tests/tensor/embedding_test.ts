@@ -42,3 +42,15 @@ gpuTest("embedding backward is bit-identical run to run; bad ids give zeros", as
   const y = await ops.embedding(idt, table).toArray();
   assert.deepEqual(Array.from(y.slice(5 * cols, 7 * cols)), new Array(2 * cols).fill(0));
 });
+
+Deno.test("oracle: embedding table gradient matches finite differences", () => {
+  const [vocab, cols] = [4, 3];
+  const ids = [2, 0, 2, 3, 2];
+  const table = randomArray(vocab * cols, 1);
+  const g = randomArray(ids.length * cols, 2);
+  const f = (t: Float64Array) =>
+    ref.embeddingForward(ids, t, cols).reduce((s, v, i) => s + v * g[i], 0);
+  assertClose(ref.embeddingBackward(ids, g, vocab, cols), ref.numericGradient(f, table), {
+    atol: 1e-7,
+  });
+});

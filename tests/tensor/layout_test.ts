@@ -33,3 +33,10 @@ gpuTest("reshape is a view and passes gradients through", async (dev) => {
   assert.deepEqual(Array.from(await xt.grad!.toArray()), [2, 2, 2, 2, 2, 2]);
   assert.throws(() => xt.reshape([4, 2]), /cannot view \[2,3\] as \[4,2\]/);
 });
+
+Deno.test("oracle: swapMiddle is a permutation whose inverse swaps back", () => {
+  const x = randomArray(2 * 3 * 4 * 5, 3);
+  const y = ref.swapMiddle(x, 2, 3, 4, 5);
+  assert.deepEqual([...y].sort(), [...x].sort());
+  assert.deepEqual(Array.from(ref.swapMiddle(y, 2, 4, 3, 5)), Array.from(x));
+});
