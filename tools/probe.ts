@@ -29,7 +29,8 @@ Options:
   --out DIR          where to write (default: <run>/probe)
   -h, --help         this help`;
 
-async function main(args: string[]): Promise<void> {
+/** Runs the command with its CLI arguments (also used by the `kiln` binary). */
+export async function main(args: string[]): Promise<void> {
   const { values } = parseCliArgs("probe", args, {
     checkpoint: { type: "string" },
     layer: { type: "string" },

@@ -125,6 +125,34 @@ export class ProcessSource implements BatchSource {
     return tokens;
   }
 
+  /**
+   * The optimal model's mean loss on exactly validation batches 0…batches−1: −log P(x_t | x_<t)
+   * under the process for every scored token (EOS is certain, so it adds 0). Unlike L*, it
+   * carries the same sampling noise as a measured val loss, so the two compare like for like.
+   */
+  valOptimalLoss(batches: number, batchSize: number): number {
+    let total = 0;
+    let count = 0;
+    const start = this.bosId === null ? 0 : 1;
+    for (let i = 0; i < batches; i++) {
+      for (let r = 0; r < batchSize; r++) {
+        const tokens = this.sequence(VAL_STREAM, i, r);
+        let belief: Float64Array = Float64Array.from(this.process.stationary);
+        for (let t = start; t < start + this.generatorLen; t++) {
+          const p = this.process.nextTokenProbs(belief)[tokens[t]];
+          // the first process token has no input predicting it when there is no BOS
+          if (t > 0) {
+            total -= Math.log(p);
+            count++;
+          }
+          belief = this.process.update(belief, tokens[t]);
+        }
+        if (this.eosId !== null) count++;
+      }
+    }
+    return total / count;
+  }
+
   private batch(stream: number, index: number, batchSize: number): Batch {
     const T = this.seqLen;
     const inputs = new Int32Array(batchSize * T);

@@ -160,3 +160,21 @@ Deno.test("createProcessSource from a config section and from a YAML matrix file
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("valOptimalLoss: the Bayes loss of the val batches, near L* and exact on a coin", () => {
+  const src = new ProcessSource(mess3, { seed: 9, nCtx: 6, bos: true });
+  const v = src.valOptimalLoss(20, 64);
+  assert.ok(Math.abs(v - 0.85939) < 0.03, `val optimum ${v}`);
+  // a fair coin has loss ln 2 on every token whatever was drawn; EOS positions add 0
+  const coin = new ProcessSource(processes.coin({ p: 0.5 }), { seed: 1, nCtx: 5, eos: true });
+  assert.ok(Math.abs(coin.valOptimalLoss(3, 10) - (Math.log(2) * 4) / 5) < 1e-12);
+  // by hand: the first row of val batch 0 without BOS scores x2..x7 given their prefixes
+  const noBos = new ProcessSource(mess3, { seed: 2, nCtx: 6 });
+  const row = noBos.sequence(1, 0, 0);
+  let expected = 0;
+  for (let t = 1; t < 7; t++) {
+    const prefix = Array.from(row.subarray(0, t));
+    expected -= Math.log(mess3.nextTokenProbs(mess3.beliefAfter(prefix))[row[t]]);
+  }
+  assert.ok(Math.abs(noBos.valOptimalLoss(1, 1) - expected / 6) < 1e-12);
+});
