@@ -18,6 +18,7 @@ import {
   writeActivations,
   writeAttentionMaps,
 } from "./inspect.ts";
+import type { TextCodec } from "./codec.ts";
 import { type LoadedModel, loadModel } from "./load.ts";
 import { formatPerplexities, perplexities } from "./perplexities.ts";
 import { type SamplingOptions, validateSampling } from "./sampling.ts";
@@ -44,16 +45,24 @@ export interface ValidateOptions {
   progress?: boolean;
 }
 
-/** Where output goes (stdout lines, stderr warnings). */
+/** Where output goes (stdout lines, stderr warnings, and raw stdout text for streaming). */
 export interface ValidateIO {
   out: (text: string) => void;
   warn: (text: string) => void;
+  write?: (text: string) => void;
 }
 
 const defaultIO: ValidateIO = {
   out: (text) => console.log(text),
   warn: (text) => console.error(text),
+  write: writeStdout,
 };
+
+/** Writes all of `text` to stdout now (no newline added; writeSync may take part of it). */
+function writeStdout(text: string): void {
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
+}
 
 /** Runs one `validate` mode; verification failures are a UserError with exit code 1. */
 export async function runValidate(
@@ -153,6 +162,29 @@ async function inspectionInput(loaded: LoadedModel, text: string, io: ValidateIO
   return { codec, ids };
 }
 
+/**
+ * Prints generated text as it comes: each time, the new suffix of decode(prompt + tokens so far).
+ * A suffix ending in U+FFFD (half of a multi-byte character) waits for the next token.
+ */
+function streamPrinter(codec: TextCodec, promptIds: number[], write: (text: string) => void) {
+  const all = [...promptIds];
+  let printed = codec.decode(all);
+  write(printed);
+  return {
+    push(id: number): void {
+      all.push(id);
+      const text = codec.decode(all);
+      if (text.endsWith("\uFFFD") || !text.startsWith(printed)) return;
+      write(text.slice(printed.length));
+      printed = text;
+    },
+    finish(): void {
+      const text = codec.decode(all);
+      write((text.startsWith(printed) ? text.slice(printed.length) : "\n" + text) + "\n");
+    },
+  };
+}
+
 async function prompt(
   loaded: LoadedModel,
   text: string,
@@ -163,18 +195,22 @@ async function prompt(
   const codec = await loaded.codec();
   let ids = codec.encode(text);
   if (ids.length === 0 && codec.startId !== null) ids = [codec.startId];
+  const context = loaded.config.max_seq_len;
+  if (ids.length > context) {
+    io.warn(
+      `warning: the prompt has ${ids.length} tokens, more than the context of ${context}: ` +
+        `dropped its first ${ids.length - context}`,
+    );
+  }
+  const stream = !opts.json && io.write ? streamPrinter(codec, ids, io.write) : null;
   const result = await generate(loaded.model, ids, {
     ...opts.sampling,
     maxNewTokens: opts.maxLength,
     seed: opts.seed,
     stopId: codec.endId,
+    onToken: stream ? (id) => stream.push(id) : undefined,
   });
-  if (result.droppedPromptTokens > 0) {
-    io.warn(
-      `warning: the prompt has ${ids.length} tokens, more than the context of ` +
-        `${loaded.config.max_seq_len}: dropped its first ${result.droppedPromptTokens}`,
-    );
-  }
+  if (stream) return stream.finish();
   const completion = codec.decode(result.ids);
   // Decoding prompt and continuation together keeps the codec's own separators (ids: spaces).
   const whole = codec.decode([...ids, ...result.ids]);

@@ -102,6 +102,45 @@ async function writeHfCopy(runDir: string, dir: string): Promise<void> {
   await Deno.copyFile(join(runDir, "tokenizer.json"), join(dir, "tokenizer.json"));
 }
 
+/** A random GPT-2-vocabulary model (1 layer, width 8) in Hugging Face's layout, no tokenizer. */
+async function writeRandomGpt2(dir: string): Promise<void> {
+  await Deno.mkdir(dir);
+  let seed = 12345;
+  const random = (n: number, std = 0.5) =>
+    Float32Array.from({ length: n }, () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return (seed / 2 ** 32 - 0.5) * 2 * std;
+    });
+  const shapes: Record<string, number[]> = {
+    "wte.weight": [50257, 8],
+    "wpe.weight": [16, 8],
+    "h.0.ln_1.weight": [8],
+    "h.0.ln_1.bias": [8],
+    "h.0.attn.c_attn.weight": [8, 24],
+    "h.0.attn.c_attn.bias": [24],
+    "h.0.attn.c_proj.weight": [8, 8],
+    "h.0.attn.c_proj.bias": [8],
+    "h.0.ln_2.weight": [8],
+    "h.0.ln_2.bias": [8],
+    "h.0.mlp.c_fc.weight": [8, 32],
+    "h.0.mlp.c_fc.bias": [32],
+    "h.0.mlp.c_proj.weight": [32, 8],
+    "h.0.mlp.c_proj.bias": [8],
+    "ln_f.weight": [8],
+    "ln_f.bias": [8],
+  };
+  const tensors = new Map(
+    Object.entries(shapes).map((
+      [name, shape],
+    ) => [name, { dtype: "F32" as const, shape, data: random(shape.reduce((a, b) => a * b)) }]),
+  );
+  await writeSafetensors(join(dir, "model.safetensors"), tensors);
+  await Deno.writeTextFile(
+    join(dir, "config.json"),
+    JSON.stringify({ vocab_size: 50257, n_positions: 16, n_layer: 1, n_head: 2, n_embd: 8 }),
+  );
+}
+
 testNeeding(
   "a WebGPU adapter",
   gpu,
@@ -330,13 +369,49 @@ testNeeding(
         );
       });
 
+      await t.step("an HF GPT-2-vocabulary model without tokenizer.json uses GPT-2's", async () => {
+        const hf = join(root, "hf_gpt2");
+        await writeRandomGpt2(hf);
+        const gen = await validate([
+          "--checkpoint",
+          hf,
+          "--prompt",
+          "Hello world",
+          "--temperature",
+          "0",
+          "--max-length",
+          "3",
+          "--json",
+        ]);
+        assert.equal(gen.code, 0, gen.stderr);
+        const out = JSON.parse(gen.stdout);
+        assert.equal(out.ids.length, 3);
+        assert.ok(out.ids.every((id: number) => id >= 0 && id < 50257));
+        const file = join(root, "hello.txt");
+        await Deno.writeTextFile(file, "Hello world\n");
+        const ppl = JSON.parse(
+          (await validate(["--checkpoint", hf, "--perplexities", file, "--json"])).stdout,
+        );
+        assert.equal(ppl.lines[0].count, 2); // after <|endoftext|>: "Hello", " world"
+        assertUserError(
+          await validate(["--checkpoint", hf, "--eval"]),
+          /--eval needs the run's data/,
+        );
+      });
+
       await t.step("a process run: optimal loss and progress, integer prompts", async () => {
         const proc = await trainTiny(root, dev, {
           experiment_name: "mess3",
           seed: 1,
           data: { source: "process", process: "mess3", params: { x: 0.05, a: 0.85 }, bos: true },
           model: { vocab_size: 4, max_seq_len: 6, n_layer: 1, n_head: 2, d_model: 16, bias: true },
-          training: { ...TRAINING, batch_size: 16 },
+          training: {
+            ...TRAINING,
+            batch_size: 8,
+            max_steps: 10,
+            eval_every: 5,
+            checkpoint_every: 10,
+          },
         });
         const out = await validate(["--checkpoint", proc, "--eval", "--json"]);
         assert.equal(out.code, 0, out.stderr);
