@@ -1,12 +1,16 @@
 /**
  * `validate --verify`: checks that a checkpoint is what it claims to be — loading it twice gives
  * bit-identical parameters equal to the file's, evaluating it reproduces the validation loss the
- * run logged at that step, and seeded sampling is deterministic.
+ * run logged at that step, KV-cached decoding gives the full forward's logits, and seeded sampling
+ * is deterministic.
  *
  * @module
  */
 
 import type { Device } from "../gpu/device.ts";
+import { KVCache } from "../nn/kv_cache.ts";
+import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { releaseTemporaries } from "../train/scope.ts";
 import { readMetrics } from "../train/metrics.ts";
 import { evaluateModel } from "./evaluate.ts";
 import { generate } from "./generate.ts";
@@ -24,6 +28,9 @@ export interface VerifyReport {
   ok: boolean;
   checks: VerifyCheck[];
 }
+
+/** Cached vs full logits: f32 rounding relative to the largest logit. */
+const CACHE_TOLERANCE = 1e-4;
 
 /** Relative difference allowed between the logged and the recomputed val loss. */
 const LOSS_TOLERANCE = 1e-5;
@@ -102,6 +109,58 @@ async function checkSampling(loaded: LoadedModel): Promise<VerifyCheck> {
   };
 }
 
+/**
+ * Cached decoding (a prefill of half the sequence, then one token at a time) against one full
+ * forward, on a deterministic token sequence of the model's whole context.
+ */
+async function checkCache(loaded: LoadedModel): Promise<VerifyCheck> {
+  const { model } = loaded;
+  const { vocab_size: V, max_seq_len: context } = model.config;
+  const T = Math.min(context, 64);
+  const ids = Array.from({ length: T }, (_, i) => (i * 7919 + 13) % V);
+  const full = releaseTemporaries(() =>
+    noGrad(() => {
+      const input = Tensor.fromArray(model.device, ids, [1, T], { dtype: "i32" });
+      const logits = model.forward(input).logits!;
+      input.release();
+      return logits;
+    }), (logits) => [logits]);
+  const want = await full.toArray() as Float32Array;
+  full.release();
+  const cache = new KVCache(model);
+  const half = Math.max(1, T >> 1);
+  const rows: Float32Array[] = [];
+  try {
+    const prefill = cache.forward(ids.slice(0, half), { allLogits: true });
+    rows.push(await prefill.toArray() as Float32Array);
+    prefill.release();
+    for (let p = half; p < T; p++) {
+      const row = cache.forward([ids[p]]);
+      rows.push(await row.toArray() as Float32Array);
+      row.release();
+    }
+  } finally {
+    cache.release();
+  }
+  let offset = 0;
+  let worst = 0;
+  let scale = 0;
+  for (const r of rows) {
+    for (let i = 0; i < r.length; i++) {
+      worst = Math.max(worst, Math.abs(r[i] - want[offset + i]));
+      scale = Math.max(scale, Math.abs(want[offset + i]));
+    }
+    offset += r.length;
+  }
+  const ok = offset === T * V && worst <= CACHE_TOLERANCE * Math.max(1, scale);
+  return {
+    name: "KV cache",
+    ok,
+    detail: `cached and full-forward logits over ${T} positions differ by at most ` +
+      `${worst.toExponential(2)} (largest logit ${scale.toFixed(2)})`,
+  };
+}
+
 /** Runs every check on the model at `path`. */
 export async function verifyModel(
   path: string,
@@ -112,6 +171,7 @@ export async function verifyModel(
   const checks = [await checkReload(first, second)];
   second.model.params.destroy();
   checks.push(await checkValLoss(first));
+  checks.push(await checkCache(first));
   checks.push(await checkSampling(first));
   return { ok: checks.every((c) => c.ok !== false), checks };
 }

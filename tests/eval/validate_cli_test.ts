@@ -294,8 +294,22 @@ testNeeding(
         assert.equal(out.code, 0, out.stdout + out.stderr);
         assert.match(
           out.stdout,
-          /^ok {4}reload: .*\nok {4}val loss: logged .*\nok {4}seeded generation/,
+          /^ok {4}reload: .*\nok {4}val loss: logged .*\nok {4}KV cache: .*\nok {4}seeded generation/,
         );
+        // A copy whose log claims another val loss fails verification (exit 1).
+        const copy = join(root, "tampered");
+        await new Deno.Command("cp", { args: ["-r", run, copy] }).output();
+        const metrics = join(copy, "metrics.jsonl");
+        const lines = (await Deno.readTextFile(metrics)).trimEnd().split("\n").map((l) => {
+          const m = JSON.parse(l);
+          if (m.type === "val" && m.step === 20) m.loss += 0.01;
+          return JSON.stringify(m);
+        });
+        await Deno.writeTextFile(metrics, lines.join("\n") + "\n");
+        const bad = await validate(["--checkpoint", copy, "--verify"]);
+        assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+        assert.match(bad.stdout, /\nFAIL {2}val loss: logged /);
+        assert.match(bad.stderr, /^error: verification failed/);
       });
 
       await t.step("bad input: one line, exit 2", async () => {
