@@ -9,8 +9,9 @@ import { UserError } from "../src/util/errors.ts";
 
 const HELP = `Usage: deno task validate --checkpoint <path> <mode> [options]
 
-<path> is a run directory (its latest checkpoint), a checkpoint directory (checkpoints/step_N),
-or a Hugging Face GPT-2 directory (config.json + model.safetensors).
+<path> is a run directory (its latest checkpoint), an experiment directory (runs/<name>: its
+newest run), a checkpoint directory (checkpoints/step_N), or a Hugging Face GPT-2 directory
+(config.json + model.safetensors).
 
 Modes (one):
   --eval                  val loss, perplexity, task metrics, progress to optimal (processes)

@@ -1,6 +1,6 @@
 /**
- * Loading a trained model for evaluation: from a run directory (its `checkpoints/latest`), a
- * checkpoint directory (`step_<N>/` with `state.json`), or a Hugging Face GPT-2 directory
+ * Loading a trained model for evaluation: from a run directory (its `checkpoints/latest`), an
+ * experiment directory (its newest run), a checkpoint directory (`step_<N>/` with `state.json`), or a Hugging Face GPT-2 directory
  * (`config.json` + `model.safetensors`) — with its config, its data source (built lazily, only
  * when evaluation needs it) and the codec that turns prompts into ids.
  *
@@ -22,6 +22,7 @@ import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import {
   type Checkpoint,
   checkpointsDir,
+  latestRunDir,
   loadCheckpoint,
   readPointer,
 } from "../train/checkpoint.ts";
@@ -82,6 +83,9 @@ export async function locateModel(path: string): Promise<ModelLocation> {
     }
     return { kind: "run", runDir: path, checkpointDir };
   }
+  // An experiment directory (runs/<name>/): its newest run that has a checkpoint.
+  const newest = await latestRunDir(dirname(path), basename(path));
+  if (newest) return await locateModel(newest);
   throw new UserError(
     `not a run, checkpoint or Hugging Face model directory: ${path} (expected run.json, ` +
       `state.json, or config.json + model.safetensors)`,

@@ -178,6 +178,14 @@ testNeeding(
         );
         assert.equal(result.loss, logged.at(-1)!.loss);
         assert.equal(result.step, 20);
+        // The experiment directory (runs/<name>/) means its newest run.
+        const byExperiment = await validate([
+          "--checkpoint",
+          join(root, "chars"),
+          "--eval",
+          "--json",
+        ]);
+        assert.equal(JSON.parse(byExperiment.stdout).loss, result.loss);
         const more = JSON.parse(
           (await validate(["--checkpoint", run, "--eval", "--json", "--max-batches", "3"])).stdout,
         );
@@ -318,7 +326,7 @@ testNeeding(
           /checkpoint not found/,
         );
         assertUserError(
-          await validate(["--checkpoint", root, "--eval"]),
+          await validate(["--checkpoint", await Deno.makeTempDir({ dir: root }), "--eval"]),
           /not a run, checkpoint or Hugging Face/,
         );
         assertUserError(
