@@ -81,7 +81,8 @@ function modeOf(v: Record<string, unknown>): ValidateMode {
   }
 }
 
-async function main(args: string[]): Promise<void> {
+/** Parses `validate` arguments and runs the chosen mode (also the `kiln validate` entry). */
+export async function main(args: string[]): Promise<void> {
   const { values: v, positionals } = parseCliArgs("validate", args, {
     checkpoint: { type: "string" },
     eval: { type: "boolean" },
