@@ -37,9 +37,16 @@ export function parseChatLine(line: string): ChatCommand {
   return { kind: "prompt", text: line };
 }
 
-/** The model side of a chat: continue `prompt` (with the conversation so far) under `sampling`. */
+/**
+ * The model side of a chat: continue `prompt` (with the conversation so far) under `sampling`.
+ * A model that streams writes the reply through `stream` as it is generated (and returns it too).
+ */
 export interface ChatModel {
-  complete(prompt: string, sampling: SamplingOptions): Promise<string>;
+  complete(
+    prompt: string,
+    sampling: SamplingOptions,
+    stream?: (text: string) => void,
+  ): Promise<string>;
   reset(): void;
 }
 
@@ -75,7 +82,12 @@ export async function runChat(
         write(`error: ${err.message}\n`);
       }
     } else if (cmd.text.trim() !== "") {
-      write((await model.complete(cmd.text, sampling)) + "\n");
+      let streamed = false;
+      const reply = await model.complete(cmd.text, sampling, (text) => {
+        streamed = true;
+        write(text);
+      });
+      write(streamed ? "\n" : reply + "\n");
     }
     if (interactive) write("> ");
   }

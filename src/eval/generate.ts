@@ -14,6 +14,7 @@ import { noGrad, Tensor } from "../tensor/tensor.ts";
 import { UserError } from "../util/errors.ts";
 import type { ChatModel } from "./chat.ts";
 import { checkIdsInVocab, type TextCodec } from "./codec.ts";
+import { TextStream } from "./text_stream.ts";
 import { sampleToken, type SamplingOptions, SamplingRng, validateSampling } from "./sampling.ts";
 
 /** Options of {@link generate}. */
@@ -152,14 +153,21 @@ export function chatModel(
   let history: number[] = [];
   let turn = 0;
   return {
-    async complete(prompt: string, sampling: SamplingOptions): Promise<string> {
+    async complete(
+      prompt: string,
+      sampling: SamplingOptions,
+      write?: (text: string) => void,
+    ): Promise<string> {
       const ids = [...history, ...codec.encode(prompt)];
+      const stream = write ? new TextStream(codec, ids, write, false) : null;
       const result = await generate(model, ids, {
         ...sampling,
         maxNewTokens: opts.maxNewTokens,
         seed: opts.seed === undefined ? undefined : opts.seed + turn++,
         stopId: codec.endId,
+        onToken: stream ? (id) => stream.push(id) : undefined,
       });
+      stream?.finish("");
       if (result.droppedPromptTokens > 0) {
         opts.warn?.(`(conversation longer than the context: kept its last part)`);
       }

@@ -18,10 +18,10 @@ import {
   writeActivations,
   writeAttentionMaps,
 } from "./inspect.ts";
-import type { TextCodec } from "./codec.ts";
 import { type LoadedModel, loadModel } from "./load.ts";
 import { formatPerplexities, perplexities } from "./perplexities.ts";
 import { type SamplingOptions, validateSampling } from "./sampling.ts";
+import { TextStream } from "./text_stream.ts";
 import { formatVerify, verifyModel } from "./verify.ts";
 
 /** The one thing a `validate` invocation does. */
@@ -162,29 +162,6 @@ async function inspectionInput(loaded: LoadedModel, text: string, io: ValidateIO
   return { codec, ids };
 }
 
-/**
- * Prints generated text as it comes: each time, the new suffix of decode(prompt + tokens so far).
- * A suffix ending in U+FFFD (half of a multi-byte character) waits for the next token.
- */
-function streamPrinter(codec: TextCodec, promptIds: number[], write: (text: string) => void) {
-  const all = [...promptIds];
-  let printed = codec.decode(all);
-  write(printed);
-  return {
-    push(id: number): void {
-      all.push(id);
-      const text = codec.decode(all);
-      if (text.endsWith("\uFFFD") || !text.startsWith(printed)) return;
-      write(text.slice(printed.length));
-      printed = text;
-    },
-    finish(): void {
-      const text = codec.decode(all);
-      write((text.startsWith(printed) ? text.slice(printed.length) : "\n" + text) + "\n");
-    },
-  };
-}
-
 async function prompt(
   loaded: LoadedModel,
   text: string,
@@ -202,7 +179,7 @@ async function prompt(
         `dropped its first ${ids.length - context}`,
     );
   }
-  const stream = !opts.json && io.write ? streamPrinter(codec, ids, io.write) : null;
+  const stream = !opts.json && io.write ? new TextStream(codec, ids, io.write, true) : null;
   const result = await generate(loaded.model, ids, {
     ...opts.sampling,
     maxNewTokens: opts.maxLength,
