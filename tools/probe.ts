@@ -27,6 +27,8 @@ Options:
   --length N         input length in model positions (default: the model's max_seq_len)
   --folds K          cross-validation folds (default 5)
   --out DIR          where to write (default: <run>/probe)
+  --weighted         weight each prefix by the inputs containing it (a fit over all
+                     (input, position) pairs, as in Shai et al.); default: each prefix once
   -h, --help         this help`;
 
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
@@ -37,6 +39,7 @@ export async function main(args: string[]): Promise<void> {
     length: { type: "string" },
     folds: { type: "string" },
     out: { type: "string" },
+    weighted: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return console.log(HELP);
@@ -52,6 +55,7 @@ export async function main(args: string[]): Promise<void> {
     seqLen: values.length === undefined ? undefined : intFlag("length", values.length),
     layer: values.layer === undefined ? undefined : intFlag("layer", values.layer),
     folds,
+    weightByInputs: values.weighted === true,
   });
   console.log(
     `${report.process}: ${report.inputs} inputs of length ${report.seq_len}, ` +

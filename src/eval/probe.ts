@@ -33,8 +33,9 @@ const MAX_SVG_POINTS = 12_000;
 
 /**
  * Every possible input of `seqLen` positions with the belief at each position. Rows are distinct
- * prefixes (the residual at position t depends only on tokens ≤ t), each weighted by how many
- * full inputs share it, so the fit equals one over all (input, position) pairs.
+ * prefixes (the residual at position t depends only on tokens ≤ t); `weights` counts the full
+ * inputs sharing each, so a fit weighted by them equals one over all (input, position) pairs.
+ * With BOS, position 0 (always the belief π) has no row.
  */
 export interface BeliefInputs {
   /** Token ids, `[nSeq, seqLen]` (BOS first when used). */
@@ -106,13 +107,9 @@ export function enumerateBeliefInputs(
     }
     return leaves;
   };
-  const pi = Float64Array.from(process.stationary);
-  if (bos) {
-    const row = addRow(0, pi);
-    weights[row] = visit(pi);
-  } else {
-    visit(pi);
-  }
+  // The BOS position is left out: its belief is always π, and a single row that no other resembles
+  // only makes held-out folds extrapolate.
+  visit(Float64Array.from(process.stationary));
   return {
     ids: Int32Array.from(ids),
     nSeq,
@@ -189,7 +186,9 @@ export interface ProbeReport {
   inputs: number;
   rows: number;
   folds: number;
-  /** MSE is per belief coordinate, weighted over (input, position) pairs. */
+  /** True when rows were weighted by the inputs sharing them (else each prefix counts once). */
+  weighted_by_inputs: boolean;
+  /** MSE is the mean squared error per belief coordinate. */
   layers: LayerProbe[];
   /** The layer drawn in the picture. */
   plotted_layer: number;
@@ -213,6 +212,12 @@ export interface ProbeOptions {
   folds?: number;
   seed?: number;
   progress?: boolean;
+  /**
+   * Weight each distinct prefix by how many full inputs contain it, which equals a fit over all
+   * (input, position) pairs as in the paper. Off by default: with short contexts a few early
+   * prefixes then carry most of the weight, and held-out folds become extrapolation tests.
+   */
+  weightByInputs?: boolean;
 }
 
 /** Runs the probe on a model and process (no files written). */
@@ -243,7 +248,7 @@ export async function runProbe(
     const data: ProbeData = {
       x: residuals[l],
       y: inputs.beliefs,
-      w: inputs.weights,
+      w: opts.weightByInputs ? inputs.weights : undefined,
       n: inputs.rows,
       dIn: model.config.d_model,
       dOut: inputs.nStates,
@@ -259,6 +264,7 @@ export async function runProbe(
     inputs: inputs.nSeq,
     rows: inputs.rows,
     folds,
+    weighted_by_inputs: opts.weightByInputs ?? false,
     layers,
     plotted_layer: plotted,
     projection: projectBeliefs(inputs, plottedPred!),

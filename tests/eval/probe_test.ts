@@ -89,10 +89,11 @@ Deno.test("belief inputs: all inputs, distinct prefixes, multiplicities and true
   const mess3 = processes.mess3({ x: 0.05, a: 0.85 });
   const inp = enumerateBeliefInputs(mess3, { seqLen: 4, bos: true });
   assert.equal(inp.nSeq, 27);
-  assert.equal(inp.rows, 1 + 3 + 9 + 27);
+  assert.equal(inp.rows, 3 + 9 + 27); // the BOS position has no row
   for (let r = 0; r < inp.rows; r++) {
     const seq = inp.ids.subarray(inp.rowSeq[r] * 4, inp.rowSeq[r] * 4 + 4);
     assert.equal(seq[0], 3);
+    assert.ok(inp.rowPos[r] >= 1);
     const prefix = Array.from(seq.subarray(1, inp.rowPos[r] + 1));
     const belief = mess3.beliefAfter(prefix);
     for (let j = 0; j < 3; j++) assert.ok(Math.abs(inp.beliefs[r * 3 + j] - belief[j]) < 1e-12);
