@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import type { GPT } from "../nn/gpt.ts";
 import { KVCache } from "../nn/kv_cache.ts";
-import { writeSafetensors } from "../nn/safetensors.ts";
+import { type SafetensorsTensor, writeSafetensors } from "../nn/safetensors.ts";
 import { noGrad, Tensor } from "../tensor/tensor.ts";
 import { UserError } from "../util/errors.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
@@ -169,10 +169,7 @@ export async function writeActivations(
 ): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, `${textSlug(text)}.safetensors`);
-  const tensors = new Map<
-    string,
-    { dtype: "F32" | "I32"; shape: number[]; data: Float32Array | Int32Array }
-  >();
+  const tensors = new Map<string, SafetensorsTensor>();
   tensors.set("ids", { dtype: "I32", shape: [ids.length], data: Int32Array.from(ids) });
   for (const [name, data] of residuals) {
     tensors.set(name, { dtype: "F32", shape: [ids.length, dModel], data });
