@@ -9,12 +9,14 @@ import { main as download } from "./download.ts";
 import { main as runs } from "./runs.ts";
 import { main as tokenize } from "./tokenize.ts";
 import { main as train } from "./train.ts";
+import { main as validate } from "./validate.ts";
 import { main as viz } from "./visualize.ts";
 
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; about: string }> = {
   download: { run: download, about: "fetch a Hugging Face Hub dataset into the local cache" },
   tokenize: { run: tokenize, about: "analyze, train and apply BPE tokenizers; write token shards" },
   train: { run: train, about: "train a model from a YAML config" },
+  validate: { run: validate, about: "evaluate, sample, chat with and inspect a trained model" },
   runs: { run: runs, about: "list training runs" },
   viz: { run: viz, about: "serve the run visualizer on 127.0.0.1" },
 };
