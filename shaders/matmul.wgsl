@@ -255,3 +255,56 @@ fn matmul_8x8(
   }
 }
 
+
+// ---- matmul_rows: few rows (M ≤ 8), e.g. one decoding position times a weight matrix ----
+// A tiled kernel would compute a whole tile of padding rows; here each invocation owns one column
+// n of C and walks k once, keeping the ≤ 8 row sums in registers. Same contract as `matmul`.
+
+const ROWS_MAX: u32 = 8u;
+
+@compute @workgroup_size(64)
+fn matmul_rows(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(workgroup_id) wg: vec3u,
+) {
+  let n = gid.x;
+  if (n >= p.N) {
+    return;
+  }
+  let batch = wg.z;
+  let a_base = batch * p.stride_a;
+  let b_base = batch * p.stride_b;
+  var acc: array<f32, ROWS_MAX>;
+  for (var m = 0u; m < ROWS_MAX; m = m + 1u) {
+    acc[m] = 0.0;
+  }
+  for (var k = 0u; k < p.K; k = k + 1u) {
+    var b: f32;
+    if (TRANS_B) {
+      b = B[b_base + n * p.K + k];
+    } else {
+      b = B[b_base + k * p.N + n];
+    }
+    for (var m = 0u; m < ROWS_MAX; m = m + 1u) {
+      if (m < p.M) {
+        var a: f32;
+        if (TRANS_A) {
+          a = A[a_base + k * p.M + m];
+        } else {
+          a = A[a_base + m * p.K + k];
+        }
+        acc[m] = fma(a, b, acc[m]);
+      }
+    }
+  }
+  for (var m = 0u; m < ROWS_MAX; m = m + 1u) {
+    if (m < p.M) {
+      let idx = batch * p.stride_c + m * p.N + n;
+      var out = p.alpha * acc[m];
+      if (ACCUMULATE) {
+        out = out + C[idx];
+      }
+      C[idx] = out;
+    }
+  }
+}

@@ -38,13 +38,29 @@ const uniforms = [
   ["alpha", "f32"],
 ] as const;
 
-/** Small shapes (decode with M = 1, tiny heads) waste a 128×128 tile; they get a 32×32 one. */
+/** Kernel variants by shape: few rows, small, or large (the tuned 128×128 tile). */
+type Variant = "rows" | "small" | "large";
+
+/** Products with at most this many rows (decoding) use the one-column-per-thread kernel. */
+const ROWS_MAX = 8;
+/** Small shapes (tiny heads) waste a 128×128 tile; they get a 32×32 one. */
 const SMALL_TILE = { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 } as const;
 const LARGE_TILE = 128;
+const ROWS_WORKGROUP = 64;
+const ENTRY: Record<Variant, string> = {
+  rows: "matmul_rows",
+  small: "matmul",
+  large: "matmul_8x8",
+};
 const kernels = new Map<string, Kernel>();
 
-function kernelFor(large: boolean, transA: boolean, transB: boolean, accumulate: boolean): Kernel {
-  const key = `${large}${transA}${transB}${accumulate}`;
+function kernelFor(
+  variant: Variant,
+  transA: boolean,
+  transB: boolean,
+  accumulate: boolean,
+): Kernel {
+  const key = `${variant}${transA}${transB}${accumulate}`;
   let k = kernels.get(key);
   if (!k) {
     const flags = {
@@ -54,13 +70,24 @@ function kernelFor(large: boolean, transA: boolean, transB: boolean, accumulate:
     };
     k = defineKernel({
       shader: "matmul",
-      entryPoint: large ? "matmul_8x8" : "matmul",
-      constants: large ? flags : { ...flags, ...SMALL_TILE },
+      entryPoint: ENTRY[variant],
+      constants: variant === "small" ? { ...flags, ...SMALL_TILE } : flags,
       uniforms,
     });
     kernels.set(key, k);
   }
   return k;
+}
+
+function variantFor(g: Gemm): Variant {
+  if (g.M <= ROWS_MAX) return "rows";
+  return g.M >= 64 && g.N >= 64 ? "large" : "small";
+}
+
+function workgroupsFor(variant: Variant, g: Gemm): [number, number, number] {
+  if (variant === "rows") return [Math.ceil(g.N / ROWS_WORKGROUP), 1, g.batch];
+  const tile = variant === "large" ? LARGE_TILE : SMALL_TILE.BM;
+  return [Math.ceil(g.N / tile), Math.ceil(g.M / tile), g.batch];
 }
 
 /**
@@ -74,9 +101,8 @@ export function recordGemm(
   g: Gemm,
   opts: { alpha?: number; accumulate?: boolean } = {},
 ): void {
-  const large = g.M >= 64 && g.N >= 64;
-  const tile = large ? LARGE_TILE : SMALL_TILE.BM;
-  kernelFor(large, g.transA, g.transB, opts.accumulate ?? false).dispatch(out.device, {
+  const variant = variantFor(g);
+  kernelFor(variant, g.transA, g.transB, opts.accumulate ?? false).dispatch(out.device, {
     bindings: [a, b, out],
     uniforms: {
       M: g.M,
@@ -87,7 +113,7 @@ export function recordGemm(
       stride_c: g.M * g.N,
       alpha: opts.alpha ?? 1,
     },
-    workgroups: [Math.ceil(g.N / tile), Math.ceil(g.M / tile), g.batch],
+    workgroups: workgroupsFor(variant, g),
   });
 }
 
