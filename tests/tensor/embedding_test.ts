@@ -54,3 +54,15 @@ Deno.test("oracle: embedding table gradient matches finite differences", () => {
     atol: 1e-7,
   });
 });
+
+gpuTest("embedding over a 50,304-token vocabulary", async (dev) => {
+  const [vocab, cols] = [50304, 4];
+  const ids = Int32Array.from([50303, 0, 50303, 12345, 7]);
+  const table = f32(randomArray(vocab * cols, 3));
+  const tt = Tensor.fromArray(dev, table, [vocab, cols], { requiresGrad: true });
+  const g = f32(randomArray(ids.length * cols, 4));
+  const y = ops.embedding(Tensor.fromArray(dev, ids, [ids.length], { dtype: "i32" }), tt).retain();
+  ops.sum(ops.mul(y, Tensor.fromArray(dev, g, [ids.length, cols]))).backward();
+  assertClose(await y.toArray(), ref.embeddingForward(ids, table, cols), { atol: 0 });
+  assertClose(await tt.grad!.toArray(), ref.embeddingBackward(ids, g, vocab, cols), { atol: 1e-6 });
+});

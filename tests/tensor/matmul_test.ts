@@ -106,3 +106,15 @@ gpuTest("matmul errors name both shapes", async (dev) => {
   assert.throws(() => ops.linear(a, b), /linear: input \[2,3\] does not match weight \[4,5\]/);
   await dev.sync();
 });
+
+gpuTest("GPT-2-sized vocabulary: linear to 50,304 logits (few and many rows)", async (dev) => {
+  const [inF, outF] = [16, 50304];
+  const w = f32(randomArray(outF * inF, 31));
+  const wt = Tensor.fromArray(dev, w, [outF, inF]);
+  for (const rows of [3, 70]) {
+    const x = f32(randomArray(rows * inF, 32 + rows));
+    const y = ops.linear(Tensor.fromArray(dev, x, [rows, inF]), wt);
+    const expected = ref.matmulForward(x, w, 1, rows, inF, outF, false, true);
+    assertClose(await y.toArray(), expected, { atol: 1e-4, what: `rows=${rows}` });
+  }
+});
