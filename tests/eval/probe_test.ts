@@ -186,3 +186,39 @@ testNeeding(
     }
   },
 );
+
+testNeeding(
+  "a WebGPU adapter",
+  await hasWebGpuAdapter(),
+  "demo end to end: a short mess3 run, L* in the summary, probe files in the run",
+  async () => {
+    const { runDemo, formatDemoSummary } = await import("../../src/eval/demo.ts");
+    const root = await Deno.makeTempDir();
+    try {
+      const r = await runDemo({
+        configPath: "configs/mess3.yaml",
+        overrides: [
+          "training.max_steps=4",
+          "training.eval_every=4",
+          "training.eval_batches=2",
+          "training.batch_size=16",
+          "training.warmup_steps=1",
+        ],
+        progress: false,
+        runsRoot: root,
+      });
+      assert.equal(r.run.status, "finished");
+      assert.ok(Math.abs(r.optimalLoss - 0.85939) < 5e-6);
+      // the val-set optimum is the Bayes loss of exactly the batches evaluate() scored
+      assert.ok(Math.abs(r.valOptimalLoss - 0.86) < 0.1);
+      const summary = formatDemoSummary(r);
+      assert.match(summary, /optimal loss L\*\s+0\.8594/);
+      assert.match(summary, /deno task viz/);
+      const probe = JSON.parse(await Deno.readTextFile(join(r.run.dir, "probe", "probe.json")));
+      assert.equal(probe.layers.length, 3);
+      assert.equal(probe.rows, 3 + 9 + 27 + 81 + 243);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
