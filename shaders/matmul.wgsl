@@ -30,6 +30,11 @@ struct Params {
   stride_b: u32,
   stride_c: u32,
   alpha: f32,
+  // Split-K (matmul_8x8 only): workgroup z = batch · splits + s computes k in
+  // [s·k_chunk, (s+1)·k_chunk) into partial matrix z; the caller sums the partials. 1 and K
+  // otherwise.
+  splits: u32,
+  k_chunk: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -40,8 +45,9 @@ struct Params {
 var<workgroup> As: array<f32, BK * BM>;
 var<workgroup> Bs: array<f32, BK * BN>;
 
-fn load_a(batch: u32, m: u32, k: u32) -> f32 {
-  if (m >= p.M || k >= p.K) {
+// k_end bounds the k range of this workgroup (K, or the end of its split-K chunk).
+fn load_a(batch: u32, m: u32, k: u32, k_end: u32) -> f32 {
+  if (m >= p.M || k >= k_end) {
     return 0.0;
   }
   if (TRANS_A) {
@@ -50,8 +56,8 @@ fn load_a(batch: u32, m: u32, k: u32) -> f32 {
   return A[batch * p.stride_a + m * p.K + k];
 }
 
-fn load_b(batch: u32, k: u32, n: u32) -> f32 {
-  if (k >= p.K || n >= p.N) {
+fn load_b(batch: u32, k: u32, n: u32, k_end: u32) -> f32 {
+  if (k >= k_end || n >= p.N) {
     return 0.0;
   }
   if (TRANS_B) {
@@ -89,7 +95,7 @@ fn matmul(
         m = e / BK;
         k = e % BK;
       }
-      As[k * BM + m] = load_a(batch, m0 + m, k0 + k);
+      As[k * BM + m] = load_a(batch, m0 + m, k0 + k, p.K);
     }
     for (var e = tid; e < BN * BK; e = e + THREADS) {
       var n: u32;
@@ -101,7 +107,7 @@ fn matmul(
         k = e / BN;
         n = e % BN;
       }
-      Bs[k * BN + n] = load_b(batch, k0 + k, n0 + n);
+      Bs[k * BN + n] = load_b(batch, k0 + k, n0 + n, p.K);
     }
     workgroupBarrier();
     for (var k = 0u; k < BK; k = k + 1u) {
@@ -158,7 +164,9 @@ fn matmul_8x8(
   @builtin(workgroup_id) wg: vec3u,
   @builtin(local_invocation_index) tid: u32,
 ) {
-  let batch = wg.z;
+  let batch = wg.z / p.splits;
+  let k_begin = (wg.z % p.splits) * p.k_chunk;
+  let k_end = min(p.K, k_begin + p.k_chunk);
   let m0 = wg.y * T8_BM;
   let n0 = wg.x * T8_BN;
   let tx = tid % 16u;
@@ -171,8 +179,8 @@ fn matmul_8x8(
   let interior = m0 + T8_BM <= p.M && n0 + T8_BN <= p.N;
   let a_base = batch * p.stride_a;
   let b_base = batch * p.stride_b;
-  for (var k0 = 0u; k0 < p.K; k0 = k0 + T8_BK) {
-    let fast = interior && k0 + T8_BK <= p.K;
+  for (var k0 = k_begin; k0 < k_end; k0 = k0 + T8_BK) {
+    let fast = interior && k0 + T8_BK <= k_end;
     // Loader roles: the A tile is BK k-rows × 32 m-quads; each thread fills BK/8 whole vec4s.
     for (var slot = tid; slot < T8_BK * 32u; slot = slot + 256u) {
       let k = k0 + slot / 32u;
@@ -194,16 +202,16 @@ fn matmul_8x8(
         }
       } else {
         As4[slot] = vec4f(
-          load_a(batch, m0 + lq, k),
-          load_a(batch, m0 + lq + 1u, k),
-          load_a(batch, m0 + lq + 2u, k),
-          load_a(batch, m0 + lq + 3u, k),
+          load_a(batch, m0 + lq, k, k_end),
+          load_a(batch, m0 + lq + 1u, k, k_end),
+          load_a(batch, m0 + lq + 2u, k, k_end),
+          load_a(batch, m0 + lq + 3u, k, k_end),
         );
         Bs4[slot] = vec4f(
-          load_b(batch, k, n0 + lq),
-          load_b(batch, k, n0 + lq + 1u),
-          load_b(batch, k, n0 + lq + 2u),
-          load_b(batch, k, n0 + lq + 3u),
+          load_b(batch, k, n0 + lq, k_end),
+          load_b(batch, k, n0 + lq + 1u, k_end),
+          load_b(batch, k, n0 + lq + 2u, k_end),
+          load_b(batch, k, n0 + lq + 3u, k_end),
         );
       }
     }
@@ -243,7 +251,7 @@ fn matmul_8x8(
       for (var c = 0u; c < 4u; c = c + 1u) {
         let n = n0 + tx * 8u + h * 4u + c;
         if (n < p.N) {
-          let idx = batch * p.stride_c + m * p.N + n;
+          let idx = wg.z * p.stride_c + m * p.N + n; // partial z under split-K
           var out = p.alpha * v[c];
           if (ACCUMULATE) {
             out = out + C[idx];

@@ -112,6 +112,21 @@ export class Device {
       "unknown adapter";
   }
 
+  /** True for software adapters that run on the CPU (llvmpipe/lavapipe, SwiftShader, WARP). */
+  get isCpuAdapter(): boolean {
+    return this.adapterInfo.isFallbackAdapter ||
+      /llvmpipe|lavapipe|swiftshader|\bwarp\b/i.test(this.description);
+  }
+
+  /**
+   * Roughly how many workgroups the adapter runs at once: the CPU's cores for a software
+   * adapter (each core runs one workgroup at a time), else a guess large enough for a GPU.
+   * Kernels that can split their work (split-K matmul) aim for at least this many workgroups.
+   */
+  get concurrentWorkgroups(): number {
+    return this.isCpuAdapter ? Math.max(1, navigator.hardwareConcurrency || 1) : 64;
+  }
+
   /** Bytes of pooled GPU buffers held by live tensors. */
   bytesInUse(): number {
     return this.pool.bytesInUse();

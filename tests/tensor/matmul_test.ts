@@ -29,6 +29,8 @@ const SHAPES: [number, number, number, number][] = [
   [130, 9, 67, 1],
   [64, 64, 64, 3],
   [129, 131, 200, 1],
+  [70, 1000, 65, 1], // split-K: few tiles, long K
+  [128, 600, 128, 1], // split-K with an interior tile and a ragged last chunk
 ];
 
 for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {

@@ -7,7 +7,7 @@ import { defineKernel, type Kernel } from "../../gpu/kernel.ts";
 import { checkInputs, recordOp } from "../op.ts";
 import { formatShape, numel, Tensor } from "../tensor.ts";
 import { add } from "./elementwise.ts";
-import { sumRows } from "./reduce.ts";
+import { sumRows, sumRowsInto } from "./reduce.ts";
 
 /** Options of `matmul`: read an operand transposed (a kernel variant, no copy). */
 export interface MatmulOptions {
@@ -36,6 +36,8 @@ const uniforms = [
   ["stride_b", "u32"],
   ["stride_c", "u32"],
   ["alpha", "f32"],
+  ["splits", "u32"],
+  ["k_chunk", "u32"],
 ] as const;
 
 /** Kernel variants by shape: few rows, small, or large (the tuned 128×128 tile). */
@@ -47,6 +49,8 @@ const ROWS_MAX = 8;
 const SMALL_TILE = { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 } as const;
 const LARGE_TILE = 128;
 const ROWS_WORKGROUP = 64;
+/** Smallest k range per split (a multiple of the kernel's 16-deep stages). */
+const SPLIT_MIN_K = 256;
 const ENTRY: Record<Variant, string> = {
   rows: "matmul_rows",
   small: "matmul",
@@ -102,8 +106,16 @@ export function recordGemm(
   opts: { alpha?: number; accumulate?: boolean } = {},
 ): void {
   const variant = variantFor(g);
-  kernelFor(variant, g.transA, g.transB, opts.accumulate ?? false).dispatch(out.device, {
-    bindings: [a, b, out],
+  const alpha = opts.alpha ?? 1;
+  const accumulate = opts.accumulate ?? false;
+  const splits = variant === "large" && g.batch === 1 && !accumulate
+    ? splitsFor(g, out.device.concurrentWorkgroups)
+    : 1;
+  const kChunk = Math.ceil(g.K / splits / 16) * 16;
+  const target = splits > 1 ? Tensor.empty(out.device, [splits, g.M * g.N]) : out;
+  const [x, y, z] = workgroupsFor(variant, g);
+  kernelFor(variant, g.transA, g.transB, accumulate).dispatch(out.device, {
+    bindings: [a, b, target],
     uniforms: {
       M: g.M,
       N: g.N,
@@ -111,10 +123,30 @@ export function recordGemm(
       stride_a: g.strideA,
       stride_b: g.strideB,
       stride_c: g.M * g.N,
-      alpha: opts.alpha ?? 1,
+      alpha: splits > 1 ? 1 : alpha,
+      splits,
+      k_chunk: splits > 1 ? kChunk : g.K,
     },
-    workgroups: workgroupsFor(variant, g),
+    workgroups: [x, y, z * splits],
   });
+  if (splits > 1) {
+    sumRowsInto(out, target, g.M * g.N, alpha);
+    target.release();
+  }
+}
+
+/**
+ * Split-K: a large-tile product with fewer tiles than the adapter runs at once (weight gradients:
+ * M, N = layer widths, K = batch·context) splits K across workgroups; the partial products are
+ * then summed in a fixed order, so the result stays deterministic for a given adapter.
+ */
+function splitsFor(g: Gemm, concurrent: number): number {
+  const tiles = Math.ceil(g.M / LARGE_TILE) * Math.ceil(g.N / LARGE_TILE);
+  if (tiles >= concurrent) return 1;
+  const wanted = Math.min(Math.ceil(concurrent / tiles), Math.floor(g.K / SPLIT_MIN_K));
+  if (wanted <= 1) return 1;
+  // Recount after rounding the chunk to whole 16-deep stages, so no split is empty.
+  return Math.ceil(g.K / (Math.ceil(g.K / wanted / 16) * 16));
 }
 
 /** Resolves shapes into a Gemm plus the output shape, or throws naming both shapes. */

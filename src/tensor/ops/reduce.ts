@@ -28,20 +28,24 @@ const broadcastScalarKernel = defineKernel({
  * (numel = cols). Two passes with a fixed order, so the result is deterministic.
  */
 export function sumRows(x: Tensor, cols: number, outShape: readonly number[], factor = 1): Tensor {
-  const dev = x.device;
+  const out = Tensor.empty(x.device, outShape);
+  sumRowsInto(out, x, cols, factor);
+  return out;
+}
+
+/** `sumRows` writing into an existing tensor of `cols` elements. */
+export function sumRowsInto(out: Tensor, x: Tensor, cols: number, factor = 1): void {
   const rows = cols === 0 ? 0 : x.size / cols;
   const chunks = Math.min(MAX_CHUNKS, Math.max(1, Math.ceil(rows / ROWS_PER_CHUNK)));
   const perChunk = Math.max(1, Math.ceil(rows / chunks));
-  const out = Tensor.empty(dev, outShape);
   if (chunks === 1) {
     pass(x, out, rows, cols, perChunk, 1, factor);
-    return out;
+    return;
   }
-  const partial = Tensor.empty(dev, [chunks, cols]);
+  const partial = Tensor.empty(x.device, [chunks, cols]);
   pass(x, partial, rows, cols, perChunk, chunks, 1);
   pass(partial, out, chunks, cols, chunks, 1, factor);
   partial.release();
-  return out;
 }
 
 function pass(
