@@ -1,6 +1,7 @@
 /** The GPU context: adapter + device with the adapter's real limits, pool, pipelines, recorder. */
 
 import { UserError } from "../util/errors.ts";
+import { DEFAULT_STAGE_DEPTH, matmulStageDepth } from "./autotune.ts";
 import { BindGroupCache } from "./bind_group_cache.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
@@ -20,6 +21,11 @@ export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** Request `shader-f16` when the adapter has it (default true). */
   f16?: boolean;
+  /**
+   * Tune the matmul kernel for this adapter (default true): read from the user cache dir, or
+   * measured once (about a second) and cached. False keeps the default.
+   */
+  tune?: boolean;
 }
 
 const NO_ADAPTER = "no WebGPU adapter found; on a machine without a GPU install Mesa's drivers " +
@@ -45,6 +51,8 @@ export class Device {
   readonly pipelines: PipelineCache;
   readonly recorder: Recorder;
   readonly bindGroups: BindGroupCache;
+  /** k-stage depth of the large matmul kernel, tuned once per adapter (see autotune.ts). */
+  matmulStageDepth: number = DEFAULT_STAGE_DEPTH;
   #lost = false;
 
   private constructor(gpu: GPUDevice, info: AdapterInfo, features: Set<string>) {
@@ -102,7 +110,9 @@ export class Device {
         (i as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter,
       ),
     };
-    return new Device(gpu, info, new Set(requiredFeatures));
+    const dev = new Device(gpu, info, new Set(requiredFeatures));
+    if (opts.tune !== false) dev.matmulStageDepth = await matmulStageDepth(dev);
+    return dev;
   }
 
   /** The adapter's description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */

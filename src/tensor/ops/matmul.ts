@@ -49,7 +49,7 @@ const ROWS_MAX = 8;
 const SMALL_TILE = { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 } as const;
 const LARGE_TILE = 128;
 const ROWS_WORKGROUP = 64;
-/** Smallest k range per split (a multiple of the kernel's 16-deep stages). */
+/** Smallest k range per split. */
 const SPLIT_MIN_K = 256;
 const ENTRY: Record<Variant, string> = {
   rows: "matmul_rows",
@@ -63,8 +63,9 @@ function kernelFor(
   transA: boolean,
   transB: boolean,
   accumulate: boolean,
+  stageDepth: number,
 ): Kernel {
-  const key = `${variant}${transA}${transB}${accumulate}`;
+  const key = `${variant}${transA}${transB}${accumulate}${stageDepth}`;
   let k = kernels.get(key);
   if (!k) {
     const flags = {
@@ -75,7 +76,11 @@ function kernelFor(
     k = defineKernel({
       shader: "matmul",
       entryPoint: ENTRY[variant],
-      constants: variant === "small" ? { ...flags, ...SMALL_TILE } : flags,
+      constants: variant === "small"
+        ? { ...flags, ...SMALL_TILE }
+        : variant === "large"
+        ? { ...flags, T8_BK: stageDepth }
+        : flags,
       uniforms,
     });
     kernels.set(key, k);
@@ -111,10 +116,11 @@ export function recordGemm(
   const splits = variant === "large" && g.batch === 1 && !accumulate
     ? splitsFor(g, out.device.concurrentWorkgroups)
     : 1;
-  const kChunk = Math.ceil(g.K / splits / 16) * 16;
+  const kChunk = Math.ceil(g.K / splits / 32) * 32; // whole stages at any tuned depth
   const target = splits > 1 ? Tensor.empty(out.device, [splits, g.M * g.N]) : out;
   const [x, y, z] = workgroupsFor(variant, g);
-  kernelFor(variant, g.transA, g.transB, accumulate).dispatch(out.device, {
+  const dev = out.device;
+  kernelFor(variant, g.transA, g.transB, accumulate, dev.matmulStageDepth).dispatch(dev, {
     bindings: [a, b, target],
     uniforms: {
       M: g.M,
@@ -145,8 +151,8 @@ function splitsFor(g: Gemm, concurrent: number): number {
   if (tiles >= concurrent) return 1;
   const wanted = Math.min(Math.ceil(concurrent / tiles), Math.floor(g.K / SPLIT_MIN_K));
   if (wanted <= 1) return 1;
-  // Recount after rounding the chunk to whole 16-deep stages, so no split is empty.
-  return Math.ceil(g.K / (Math.ceil(g.K / wanted / 16) * 16));
+  // Recount after rounding the chunk to whole stages, so no split is empty.
+  return Math.ceil(g.K / (Math.ceil(g.K / wanted / 32) * 32));
 }
 
 /** Resolves shapes into a Gemm plus the output shape, or throws naming both shapes. */
