@@ -9,7 +9,7 @@ import type { Process } from "./process.ts";
 
 /** Beliefs equal to this many decimals are merged (they are the same mixed state). */
 const MERGE_DECIMALS = 1e10;
-/** Default cap on distinct beliefs per tree level; past it the rate stands in for h(L). */
+/** Default cap on distinct beliefs per tree level; past it the last exact h(L) stands in. */
 export const DEFAULT_MAX_BELIEFS = 200_000;
 
 /** One level of the mixed-state tree: distinct beliefs (flat, `count × nStates`) and their masses. */
@@ -193,7 +193,13 @@ export function entropyRate(
     length++;
     if (change < 1e-13 && length >= 3) break;
   }
-  if (length < 0) return { rate: levelEntropy(process, level), length: 0, lastChange: Infinity };
+  if (length < maxLength && !(change < 1e-13)) {
+    // stopped by the belief cap: the last level's entropy needs no expansion
+    const entropy = levelEntropy(process, level);
+    change = Math.abs(previous - entropy);
+    previous = entropy;
+    length++;
+  }
   return { rate: previous, length, lastChange: change };
 }
 

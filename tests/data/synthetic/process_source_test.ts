@@ -178,3 +178,22 @@ Deno.test("valOptimalLoss: the Bayes loss of the val batches, near L* and exact 
   }
   assert.ok(Math.abs(noBos.valOptimalLoss(1, 1) - expected / 6) < 1e-12);
 });
+
+Deno.test("a generalized HMM samples through beliefs (path sampling is refused)", () => {
+  // coin(0.3) in a basis where states are not probabilities (see process_test.ts)
+  const matrices = [
+    [[0.3, 0], [0.3, 0]],
+    [[0.7, 0], [0.7, 0]],
+  ];
+  const ghmm = processes.custom({ name: "ghmm-coin", matrices, normalizer: [1, 1] });
+  assert.equal(ghmm.isHmm, false);
+  assert.throws(
+    () => new ProcessSource(ghmm, { seed: 1, nCtx: 8, sampling: "path" }),
+    /needs an HMM/,
+  );
+  const src = new ProcessSource(ghmm, { seed: 1, nCtx: 8 });
+  const b = src.trainBatch(0, 500);
+  const zeros = b.targets.reduce((n, t) => n + (t === 0 ? 1 : 0), 0);
+  // 4000 draws of a 0.3 coin: sd 29, so 6 sd is 174
+  assert.ok(Math.abs(zeros - 1200) < 174, `zeros ${zeros}`);
+});
