@@ -161,7 +161,8 @@ export class Device {
   upload(region: BufferRegion, data: ArrayBufferView): void {
     const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     const size = Math.ceil(bytes.byteLength / 4) * 4;
-    if (size > region.byteLength) {
+    // Padding to whole words may spill past the region only into the buffer's own slack.
+    if (bytes.byteLength > region.byteLength || region.byteOffset + size > region.buffer.size) {
       throw new Error(
         `upload of ${bytes.byteLength} bytes into a ${region.byteLength}-byte region`,
       );

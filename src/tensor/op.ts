@@ -64,15 +64,15 @@ export function recordOp(
   return out;
 }
 
-/**
- * Checks that inputs are live, on one device and of the expected dtype (f32 unless `dtypes`
- * says otherwise for that position).
- */
+/** Checks that inputs are live, on one device, and not f16 (storage only, see `ops.cast`). */
 export function checkInputs(op: string, ...tensors: Tensor[]): void {
   const dev = tensors[0]?.device;
   for (const t of tensors) {
     t.check();
     if (t.device !== dev) throw new Error(`${op}: tensors live on different devices`);
+    if (t.dtype === "f16") {
+      throw new Error(`${op}: f16 tensors are storage only; convert with ops.cast(x, "f32") first`);
+    }
   }
 }
 

@@ -10,6 +10,7 @@
  */
 
 import { accumulate, add, gelu, mul, scale } from "./ops/elementwise.ts";
+import { cast } from "./ops/cast.ts";
 import { dropout } from "./ops/dropout.ts";
 import { embedding } from "./ops/embedding.ts";
 import { layerNorm } from "./ops/layernorm.ts";
@@ -38,6 +39,7 @@ export const ops = {
   sum,
   mean,
   accumulate,
+  cast,
   attention,
   causalMask,
   rope,

@@ -7,7 +7,10 @@ import type { Device } from "../gpu/device.ts";
 import { defineKernel, grid1d } from "../gpu/kernel.ts";
 import type { BufferRegion } from "../gpu/recorder.ts";
 
-/** Element types. f16 is reserved for storage on adapters with `shader-f16`. */
+/**
+ * Element types. f16 is storage only (adapters with "shader-f16"): convert with `ops.cast` before
+ * computing; `toArray()` widens it to f32.
+ */
 export type DType = "f32" | "f16" | "i32" | "u32";
 
 /** Options for tensor constructors. */
@@ -226,7 +229,9 @@ export class Tensor implements BufferRegion {
   /** A zero-filled tensor. */
   static zeros(dev: Device, shape: readonly number[], opts: TensorOptions = {}): Tensor {
     const t = Tensor.empty(dev, shape, opts);
-    dev.clear(t.#region());
+    const r = t.#region();
+    // Clears must cover whole words; an odd-length f16 tensor owns the padding of its last word.
+    dev.clear({ ...r, byteLength: Math.ceil(r.byteLength / 4) * 4 });
     return t;
   }
 
@@ -278,7 +283,8 @@ export class Tensor implements BufferRegion {
       case "u32":
         return new Uint32Array(bytes);
       case "f16":
-        throw new Error("toArray: f16 readback is not supported");
+        // Widened to f32 on the host: callers always get 32-bit floats.
+        return Float32Array.from(new Float16Array(bytes, 0, this.size));
       default:
         return new Float32Array(bytes);
     }
@@ -389,10 +395,13 @@ function resolveShape(
   return out;
 }
 
-function toTyped(data: ArrayLike<number>, dtype: DType): Float32Array | Int32Array | Uint32Array {
+function toTyped(
+  data: ArrayLike<number>,
+  dtype: DType,
+): Float32Array | Int32Array | Uint32Array | Uint16Array {
   if (dtype === "i32") return data instanceof Int32Array ? data : Int32Array.from(data);
   if (dtype === "u32") return data instanceof Uint32Array ? data : Uint32Array.from(data);
-  if (dtype === "f16") throw new Error("f16 upload is not supported yet");
+  if (dtype === "f16") return Float16Array.from(data) as unknown as Uint16Array;
   return data instanceof Float32Array ? data : Float32Array.from(data);
 }
 
