@@ -6,6 +6,11 @@
 import type { Device } from "../gpu/device.ts";
 import { defineKernel, grid1d } from "../gpu/kernel.ts";
 import type { BufferRegion } from "../gpu/recorder.ts";
+import { isGradEnabled, noGrad, registerInScope } from "./scope.ts";
+import { Storage } from "./storage.ts";
+
+export { isGradEnabled, noGrad, tidy } from "./scope.ts";
+export { Storage } from "./storage.ts";
 
 /**
  * Element types. f16 is storage only (adapters with "shader-f16"): convert with `ops.cast` before
@@ -31,108 +36,6 @@ export interface GradNode {
    * `gradOut` itself (or one tensor for two inputs) is allowed.
    */
   readonly backward: (gradOut: Tensor) => readonly (Tensor | null)[];
-}
-
-/**
- * The memory behind one or more tensors (views share it). Pooled storage goes back to the pool
- * when its last tensor is released; a `free` callback handles storage owned elsewhere.
- */
-export class Storage {
-  readonly buffer: GPUBuffer;
-  readonly byteOffset: number;
-  readonly byteLength: number;
-  #refs = 0;
-  #free: (() => void) | null;
-
-  constructor(
-    buffer: GPUBuffer,
-    byteOffset: number,
-    byteLength: number,
-    free: (() => void) | null,
-  ) {
-    this.buffer = buffer;
-    this.byteOffset = byteOffset;
-    this.byteLength = byteLength;
-    this.#free = free;
-  }
-
-  /** Counts one more tensor using this storage. */
-  retain(): void {
-    this.#refs++;
-  }
-
-  /** Drops one tensor; the last one frees the memory. */
-  drop(): void {
-    if (--this.#refs === 0 && this.#free) {
-      this.#free();
-      this.#free = null;
-    }
-  }
-}
-
-let gradEnabled = true;
-
-/**
- * Runs `fn` without recording the tape: ops inside produce tensors with no grad node.
- *
- * @example
- * ```ts
- * const logits = noGrad(() => model.forward(ids)); // evaluation
- * ```
- */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-/** Tensors created inside each open `tidy` scope (innermost last). */
-const scopes: Tensor[][] = [];
-
-/**
- * Runs `fn` and then releases every tensor created inside it, except those reachable from its
- * result (a tensor, or an array / object of tensors). Use it around evaluation forwards, whose
- * intermediates no backward will free. Tensors kept elsewhere (caches) must be created outside.
- *
- * @example
- * ```ts
- * const logits = tidy(() => noGrad(() => model.forward(ids).logits));
- * ```
- */
-export function tidy<T>(fn: () => T): T {
-  const scope: Tensor[] = [];
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } finally {
-    scopes.pop();
-  }
-  const keep = new Set<Tensor>();
-  collectTensors(result, keep, 0);
-  for (const t of scope) {
-    if (keep.has(t)) scopes.at(-1)?.push(t); // survivors belong to the enclosing scope
-    else t.release();
-  }
-  return result;
-}
-
-function collectTensors(value: unknown, into: Set<Tensor>, depth: number): void {
-  if (value instanceof Tensor) into.add(value);
-  else if (depth < 3 && Array.isArray(value)) {
-    for (const v of value) collectTensors(v, into, depth + 1);
-  } else if (depth < 3 && value !== null && typeof value === "object") {
-    for (const v of Object.values(value)) collectTensors(v, into, depth + 1);
-  }
-}
-
-/** True unless inside `noGrad`. */
-export function isGradEnabled(): boolean {
-  return gradEnabled;
 }
 
 /** Number of elements of `shape` ([] is a scalar: 1). */
@@ -198,7 +101,7 @@ export class Tensor implements BufferRegion {
     this.#offset = opts.offset ?? 0;
     this.requiresGrad = opts.requiresGrad ?? false;
     storage.retain();
-    scopes.at(-1)?.push(this);
+    registerInScope(this);
   }
 
   /** An uninitialised tensor from the device's pool. */
@@ -308,7 +211,7 @@ export class Tensor implements BufferRegion {
     const view = new Tensor(this.device, this.#storage, resolved, this.dtype, {
       offset: this.#offset,
     });
-    if (gradEnabled && this.requiresGrad) {
+    if (isGradEnabled() && this.requiresGrad) {
       const inShape = this.shape;
       view.requiresGrad = true;
       view.node = { op: "reshape", inputs: [this], backward: (g) => [g.reshape(inShape)] };
