@@ -83,6 +83,7 @@ export class Tensor implements BufferRegion {
   readonly #offset: number;
   #released = false;
   #retained = false;
+  #graphFreed = false;
 
   /** Low level: wraps `storage` at element `offset`. Use the static constructors instead. */
   constructor(
@@ -258,12 +259,18 @@ export class Tensor implements BufferRegion {
       throw new Error(`backward: needs a scalar, got shape ${formatShape(this.shape)}`);
     }
     if (!this.requiresGrad) throw new Error("backward: tensor does not require grad");
+    if (this.#graphFreed) {
+      throw new Error(
+        "backward: this graph was already back-propagated and freed; run the forward again",
+      );
+    }
     const order = topologicalOrder(this);
     noGrad(() => runBackward(this, order));
     for (const t of order) {
       if (t.node !== null && t !== this && !t.#retained) t.release();
       t.node = null;
     }
+    this.#graphFreed = this.#graphFreed || order.length > 1;
   }
 
   /** Throws when released; ops call it on every input. */

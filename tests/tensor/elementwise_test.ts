@@ -82,6 +82,7 @@ gpuTest("backward frees intermediates and records work without submitting", asyn
   const loss = ops.sum(ops.gelu(ops.gelu(x)));
   loss.backward();
   assert.equal(dev.recorder.submits, submits, "backward must not submit");
+  assert.throws(() => loss.backward(), /already back-propagated and freed/);
   loss.release();
   x.grad!.release();
   x.grad = null;
