@@ -5,7 +5,9 @@
  *
  * Pre-LN blocks (x + attn(ln_1(x)), x + mlp(ln_2(x))), GELU (tanh) MLP of width d_ffn, learned
  * positions or RoPE, optional dropout, final layernorm, LM head tied to the token embedding by
- * option. Parameter names follow GPT-2/Hugging Face (`h.0.attn.c_attn.weight`, …).
+ * option. Parameter names follow GPT-2/Hugging Face (`h.0.attn.c_attn.weight`, …). Dropout sits
+ * where nanoGPT has it except on the attention probabilities, which the fused attention kernel
+ * never materialises.
  *
  * @module
  */
@@ -13,7 +15,7 @@
 import type { Device } from "../gpu/device.ts";
 import type { ParameterSet } from "../tensor/parameters.ts";
 import { ops } from "../tensor/ops.ts";
-import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { noGrad, Tensor, untracked } from "../tensor/tensor.ts";
 import { UserError } from "../util/errors.ts";
 import { Embedding, LayerNorm, Linear } from "./layers.ts";
 import { ParamBuilder } from "./params.ts";
@@ -34,7 +36,10 @@ export interface ForwardOptions {
   train?: boolean;
   /** Seed of this step's dropout masks (vary it per step). */
   dropoutSeed?: number;
-  /** Return the residual stream [B,T,C] after the embedding and after each block. */
+  /**
+   * Return the residual stream [B,T,C] after the embedding and after each block. In a forward
+   * that records the tape, `backward()` frees them unless they are `retain()`ed.
+   */
   capture?: boolean;
 }
 
@@ -211,10 +216,18 @@ export class GPT {
   private positions(seqLen: number): Tensor {
     let t = this.positionIds.get(seqLen);
     if (!t) {
-      t = noGrad(() =>
-        Tensor.fromArray(this.device, Int32Array.from({ length: seqLen }, (_, i) => i), [seqLen], {
-          dtype: "i32",
-        })
+      // A cache: it must survive the tidy scope of the evaluation that may first build it.
+      t = untracked(() =>
+        noGrad(() =>
+          Tensor.fromArray(
+            this.device,
+            Int32Array.from({ length: seqLen }, (_, i) => i),
+            [seqLen],
+            {
+              dtype: "i32",
+            },
+          )
+        )
       );
       this.positionIds.set(seqLen, t);
     }
