@@ -53,8 +53,13 @@ export function gpt2ConfigFromHf(hf: Record<string, unknown>, source = "config.j
 
 function toFloat32(t: SafetensorsTensor, name: string): Float32Array {
   if (t.dtype === "F32") return t.data as Float32Array;
-  if (t.dtype === "F16") return Float32Array.from(new Float16Array((t.data as Uint16Array).buffer));
-  throw new UserError(`tensor ${name} has dtype ${t.dtype}; expected F32 or F16`);
+  const bits = t.data as Uint16Array;
+  if (t.dtype === "F16") {
+    return Float32Array.from(new Float16Array(bits.buffer, bits.byteOffset, bits.length));
+  }
+  // bfloat16 is the top half of a float32.
+  if (t.dtype === "BF16") return new Float32Array(Uint32Array.from(bits, (b) => b << 16).buffer);
+  throw new UserError(`tensor ${name} has dtype ${t.dtype}; expected F32, F16 or BF16`);
 }
 
 function transpose(data: Float32Array, rows: number, cols: number): Float32Array {

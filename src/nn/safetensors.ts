@@ -11,15 +11,30 @@ import { UserError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 
 /** Element types kiln reads and writes (the safetensors spelling). */
-export type SafetensorsDType = "F32" | "F16" | "F64" | "I32" | "U32" | "I64" | "U16" | "U8" | "I8";
+export type SafetensorsDType =
+  | "F64"
+  | "F32"
+  | "F16"
+  | "BF16"
+  | "I64"
+  | "U64"
+  | "I32"
+  | "U32"
+  | "I16"
+  | "U16"
+  | "I8"
+  | "U8"
+  | "BOOL";
 
-/** Typed array matching a dtype; F16 is carried as raw `Uint16Array` bits. */
+/** Typed array matching a dtype; F16 and BF16 are carried as raw `Uint16Array` bits, BOOL as bytes. */
 export type SafetensorsData =
   | Float32Array
   | Float64Array
   | Int32Array
   | Uint32Array
   | BigInt64Array
+  | BigUint64Array
+  | Int16Array
   | Uint16Array
   | Uint8Array
   | Int8Array;
@@ -38,15 +53,19 @@ export interface SafetensorsFile {
 }
 
 const BYTES_PER_ELEMENT: Record<SafetensorsDType, number> = {
+  F64: 8,
   F32: 4,
   F16: 2,
-  F64: 8,
+  BF16: 2,
+  I64: 8,
+  U64: 8,
   I32: 4,
   U32: 4,
-  I64: 8,
+  I16: 2,
   U16: 2,
-  U8: 1,
   I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 // Headers larger than this are not plausible checkpoints; Hugging Face's reader uses the same cap.
@@ -70,10 +89,16 @@ function viewAs(dtype: SafetensorsDType, bytes: Uint8Array): SafetensorsData {
       return new Uint32Array(buf);
     case "I64":
       return new BigInt64Array(buf);
+    case "U64":
+      return new BigUint64Array(buf);
+    case "I16":
+      return new Int16Array(buf);
     case "F16":
+    case "BF16":
     case "U16":
       return new Uint16Array(buf);
     case "U8":
+    case "BOOL":
       return new Uint8Array(buf);
     case "I8":
       return new Int8Array(buf);

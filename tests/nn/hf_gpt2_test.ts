@@ -49,6 +49,22 @@ Deno.test("gpt2ParamsFromHf transposes Conv1D weights, drops mask buffers, repor
   const out = gpt2ParamsFromHf(tensors, expected);
   assert.deepEqual(out.get("h.0.mlp.c_fc.weight"), new Float32Array([1, 4, 2, 5, 3, 6]));
   assert.deepEqual(out.get("h.0.mlp.c_fc.bias"), new Float32Array([7, 8, 9]));
+  // Half-precision checkpoints: bfloat16 bits 0x3fc0 = 1.5, 0xc000 = -2; float16 0x3e00 = 1.5.
+  const half = (dtype: "BF16" | "F16", bits: number[]): SafetensorsTensor => ({
+    dtype,
+    shape: [3],
+    data: new Uint16Array(bits),
+  });
+  tensors.set("transformer.h.0.mlp.c_fc.bias", half("BF16", [0x3fc0, 0xc000, 0]));
+  assert.deepEqual(
+    gpt2ParamsFromHf(tensors, expected).get("h.0.mlp.c_fc.bias"),
+    new Float32Array([1.5, -2, 0]),
+  );
+  tensors.set("transformer.h.0.mlp.c_fc.bias", half("F16", [0x3e00, 0xc000, 0]));
+  assert.deepEqual(
+    gpt2ParamsFromHf(tensors, expected).get("h.0.mlp.c_fc.bias"),
+    new Float32Array([1.5, -2, 0]),
+  );
   tensors.delete("transformer.h.0.mlp.c_fc.bias");
   assert.throws(() => gpt2ParamsFromHf(tensors, expected), /missing tensors h.0.mlp.c_fc.bias/);
   tensors.set("transformer.h.0.mlp.c_fc.bias", f32([4], [1, 2, 3, 4]));

@@ -24,6 +24,9 @@ function sample(): Map<string, SafetensorsTensor> {
     ["b", { dtype: "I32", shape: [3], data: new Int32Array([-1, 0, 7]) }],
     ["a", { dtype: "F32", shape: [2, 2], data: new Float32Array([1.5, -2, 3.25, 4]) }],
     ["empty", { dtype: "F32", shape: [0, 4], data: new Float32Array(0) }],
+    ["half", { dtype: "BF16", shape: [1, 3], data: new Uint16Array([0x3fc0, 1, 65535]) }],
+    ["mask", { dtype: "BOOL", shape: [2], data: new Uint8Array([1, 0]) }],
+    ["big", { dtype: "I64", shape: [1], data: new BigInt64Array([-(2n ** 40n)]) }],
   ]);
 }
 
@@ -48,7 +51,7 @@ Deno.test("safetensors: write/read round trip keeps names, dtypes, shapes, data 
     await writeSafetensors(path, sample(), { format: "pt", step: "12" });
     const { tensors, metadata } = await readSafetensors(path);
     assert.deepEqual(metadata, { format: "pt", step: "12" });
-    assert.deepEqual([...tensors.keys()].sort(), ["a", "b", "empty"]);
+    assert.deepEqual([...tensors.keys()].sort(), ["a", "b", "big", "empty", "half", "mask"]);
     for (const [name, t] of sample()) {
       const got = tensors.get(name)!;
       assert.equal(got.dtype, t.dtype);
