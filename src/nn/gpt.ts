@@ -184,8 +184,16 @@ export class GPT {
   forward(ids: Tensor, opts: ForwardOptions = {}): ForwardResult {
     const [batch, seqLen] = ids.shape;
     const c = this.resolved;
-    if (ids.shape.length !== 2) {
-      throw new UserError(`GPT.forward: ids must be [B,T], got [${ids.shape}]`);
+    if (ids.shape.length !== 2 || ids.dtype !== "i32") {
+      throw new UserError(`GPT.forward: ids must be i32 [B,T], got ${ids.dtype} [${ids.shape}]`);
+    }
+    const targetShape = opts.targets?.shape;
+    if (targetShape && (targetShape.join() !== ids.shape.join() || opts.targets!.dtype !== "i32")) {
+      throw new UserError(
+        `GPT.forward: targets must be i32 [${ids.shape}] like ids, got ${
+          opts.targets!.dtype
+        } [${targetShape}]`,
+      );
     }
     if (seqLen > c.max_seq_len) {
       throw new UserError(

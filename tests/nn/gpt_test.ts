@@ -151,6 +151,14 @@ testNeeding(
       // Small init weights give nearly uniform predictions: loss near ln 50.
       assert.ok(Math.abs(loss - Math.log(50)) < 0.25, `loss ${loss}`);
       assert.throws(() => model.forward(idsTensor(dev, 1, 13, 50)), UserError);
+      assert.throws(
+        () => model.forward(ids, { targets: idsTensor(dev, 2, 9, 50) }),
+        /targets must be i32 \[2,10\]/,
+      );
+      assert.throws(
+        () => model.forward(Tensor.zeros(dev, [2, 10])),
+        /ids must be i32 \[B,T\], got f32/,
+      );
     } finally {
       dev.destroy();
     }
