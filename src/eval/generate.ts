@@ -9,8 +9,7 @@
 
 import type { GPT } from "../nn/gpt.ts";
 import { KVCache } from "../nn/kv_cache.ts";
-import { releaseTemporaries } from "../train/scope.ts";
-import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { UserError } from "../util/errors.ts";
 import type { ChatModel } from "./chat.ts";
 import { checkIdsInVocab, type TextCodec } from "./codec.ts";
@@ -129,13 +128,12 @@ function recomputingStepper(model: GPT): Stepper {
   const step = (tokens: readonly number[]): Promise<Float32Array> => {
     const window = tokens.slice(-context);
     // A forward without the tape leaves its intermediates to the caller: release them.
-    const logits = releaseTemporaries(() =>
+    const logits = tidy(() =>
       noGrad(() => {
         const ids = Tensor.fromArray(model.device, window, [1, window.length], { dtype: "i32" });
-        const out = model.forward(ids).logits!;
-        ids.release();
-        return out;
-      }), (out) => [out]);
+        return model.forward(ids).logits!;
+      })
+    );
     return lastRow(logits);
   };
   return Object.assign(step, { release: () => {} });

@@ -9,8 +9,7 @@
 
 import type { Device } from "../gpu/device.ts";
 import { KVCache } from "../nn/kv_cache.ts";
-import { noGrad, Tensor } from "../tensor/tensor.ts";
-import { releaseTemporaries } from "../train/scope.ts";
+import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { readMetrics } from "../train/metrics.ts";
 import { evaluateModel } from "./evaluate.ts";
 import { generate } from "./generate.ts";
@@ -118,13 +117,11 @@ async function checkCache(loaded: LoadedModel): Promise<VerifyCheck> {
   const { vocab_size: V, max_seq_len: context } = model.config;
   const T = Math.min(context, 64);
   const ids = Array.from({ length: T }, (_, i) => (i * 7919 + 13) % V);
-  const full = releaseTemporaries(() =>
-    noGrad(() => {
-      const input = Tensor.fromArray(model.device, ids, [1, T], { dtype: "i32" });
-      const logits = model.forward(input).logits!;
-      input.release();
-      return logits;
-    }), (logits) => [logits]);
+  const full = tidy(() =>
+    noGrad(() =>
+      model.forward(Tensor.fromArray(model.device, ids, [1, T], { dtype: "i32" })).logits!
+    )
+  );
   const want = await full.toArray() as Float32Array;
   full.release();
   const cache = new KVCache(model);

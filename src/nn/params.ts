@@ -9,7 +9,7 @@
 
 import type { Device } from "../gpu/device.ts";
 import { ParameterSet } from "../tensor/parameters.ts";
-import type { Tensor } from "../tensor/tensor.ts";
+import { type Tensor, untracked } from "../tensor/tensor.ts";
 import { constantInit, normalInit } from "./init.ts";
 
 /** A declared parameter; `tensor` is available once the owning {@link ParamBuilder} is built. */
@@ -58,12 +58,15 @@ export class Param {
     if (whole.grad === null) throw new Error(`parameter ${this.name} has no gradient buffer`);
     const shape = [this.shape[0] / count, ...this.shape.slice(1)];
     const blockSize = this.numel / count;
-    const blocks = Array.from({ length: count }, (_, i) => {
-      const block = whole.view(i * blockSize, shape);
-      block.requiresGrad = true;
-      block.grad = whole.grad!.view(i * blockSize, shape);
-      return block;
-    });
+    // Cached views must survive the tidy scope of an evaluation that may first ask for them.
+    const blocks = untracked(() =>
+      Array.from({ length: count }, (_, i) => {
+        const block = whole.view(i * blockSize, shape);
+        block.requiresGrad = true;
+        block.grad = whole.grad!.view(i * blockSize, shape);
+        return block;
+      })
+    );
     this.parts.set(count, blocks);
     return blocks;
   }

@@ -76,6 +76,19 @@ function collectCreated(
   }
 }
 
+/**
+ * Runs `fn` outside every open `tidy` scope: what it creates survives them. For lazily built
+ * caches (position ids, RoPE tables) that may first be needed inside an evaluation's `tidy`.
+ */
+export function untracked<T>(fn: () => T): T {
+  const saved = scopes.splice(0, scopes.length);
+  try {
+    return fn();
+  } finally {
+    scopes.push(...saved);
+  }
+}
+
 /** Records a newly created tensor in the innermost open `tidy` scope. */
 export function registerInScope(t: Releasable): void {
   scopes.at(-1)?.push(t);

@@ -9,7 +9,7 @@ import type { BufferRegion } from "../gpu/recorder.ts";
 import { isGradEnabled, noGrad, registerInScope } from "./scope.ts";
 import { Storage } from "./storage.ts";
 
-export { isGradEnabled, noGrad, tidy } from "./scope.ts";
+export { isGradEnabled, noGrad, tidy, untracked } from "./scope.ts";
 export { Storage } from "./storage.ts";
 
 /**

@@ -11,8 +11,7 @@ import type { DiagnosticsConfig } from "../config/schema.ts";
 import type { BatchSource } from "../data/batch.ts";
 import type { Device } from "../gpu/device.ts";
 import type { GPT } from "../nn/gpt.ts";
-import { noGrad, Tensor } from "../tensor/tensor.ts";
-import { releaseTemporaries } from "./scope.ts";
+import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 
 /** A diagnostics line before its elapsed time is stamped. */
 export type DiagValues = {
@@ -153,17 +152,11 @@ export class Diagnostics {
     const batch = this.source.valBatch(0, 1);
     const C = this.model.config.d_model;
     const L = this.model.config.n_layer;
-    const residuals = releaseTemporaries(
-      () =>
-        noGrad(() => {
-          const ids = Tensor.fromArray(this.dev, batch.inputs, [1, batch.seqLen], {
-            dtype: "i32",
-          });
-          const { residuals } = this.model.forward(ids, { capture: true });
-          ids.release();
-          return residuals!;
-        }),
-      (kept) => kept,
+    const residuals = tidy(() =>
+      noGrad(() => {
+        const ids = Tensor.fromArray(this.dev, batch.inputs, [1, batch.seqLen], { dtype: "i32" });
+        return this.model.forward(ids, { capture: true }).residuals!;
+      })
     );
     const values = await Promise.all(residuals.map((r) => r.toArray() as Promise<Float32Array>));
     for (const r of residuals) r.release();

@@ -9,8 +9,7 @@ import type { BatchSource } from "../data/batch.ts";
 import type { Device } from "../gpu/device.ts";
 import type { GPT } from "../nn/gpt.ts";
 import { ops } from "../tensor/ops.ts";
-import { noGrad, Tensor } from "../tensor/tensor.ts";
-import { releaseTemporaries } from "./scope.ts";
+import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 
 /** What one validation pass measured. */
 export interface EvalResult {
@@ -51,14 +50,13 @@ export async function evaluate(
   for (let i = 0; i < opts.batches; i++) {
     const batch = source.valBatch(i, opts.batchSize);
     const shape = [batch.batchSize, batch.seqLen];
-    releaseTemporaries(() =>
+    tidy(() =>
       noGrad(() => {
         const inputs = Tensor.fromArray(dev, batch.inputs, shape, { dtype: "i32" });
         const targets = Tensor.fromArray(dev, batch.targets, shape, { dtype: "i32" });
         ops.accumulate(sum, model.forward(inputs, { targets }).loss!);
-        inputs.release();
-        targets.release();
-      }), () => []);
+      })
+    );
     if (source.taskMetrics) {
       const metrics = source.taskMetrics(batch, await predict(dev, model, batch.inputs, shape));
       for (const [k, v] of Object.entries(metrics)) totals[k] = (totals[k] ?? 0) + v;
@@ -77,15 +75,8 @@ async function predict(
   ids: Int32Array,
   shape: number[],
 ): Promise<Int32Array> {
-  const logits = releaseTemporaries(
-    () =>
-      noGrad(() => {
-        const inputs = Tensor.fromArray(dev, ids, shape, { dtype: "i32" });
-        const logits = model.forward(inputs).logits!;
-        inputs.release();
-        return logits;
-      }),
-    (out) => [out],
+  const logits = tidy(() =>
+    noGrad(() => model.forward(Tensor.fromArray(dev, ids, shape, { dtype: "i32" })).logits!)
   );
   const values = await logits.toArray() as Float32Array;
   logits.release();

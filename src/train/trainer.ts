@@ -261,7 +261,6 @@ class TrainingLoop {
     let windowSteps = 0;
     let windowStart = performance.now();
     let status = "";
-    this.warmUp(inputs, targets);
     if (this.state.step === 0 && !this.lastGood) {
       this.lastGood = await this.snapshot();
       if (t.eval_every > 0) await this.validate();
@@ -309,22 +308,6 @@ class TrainingLoop {
       return await this.finish("stopped", this.stopReason);
     }
     return await this.finish("finished");
-  }
-
-  /**
-   * One forward + backward whose gradients are discarded (zeroed by the next step): it fills the
-   * model's caches (position ids, RoPE tables, parameter views) before any scoped no-grad forward
-   * could mistake them for temporaries, and compiles the pipelines.
-   */
-  private warmUp(inputs: Tensor, targets: Tensor): void {
-    const batch = this.source.trainBatch(this.state.batch_index, this.cfg.training.batch_size);
-    const [x, y] = this.upload(batch, inputs, targets);
-    const { loss } = this.model.forward(x, { targets: y, train: true, dropoutSeed: 0 });
-    loss!.backward();
-    loss!.release();
-    if (x !== inputs) [x, y].forEach((z) => z.release());
-    this.model.params.zeroGrad();
-    this.dev.flush();
   }
 
   /**

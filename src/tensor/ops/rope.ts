@@ -8,7 +8,7 @@
 import type { Device } from "../../gpu/device.ts";
 import { defineKernel, grid1d } from "../../gpu/kernel.ts";
 import { checkDType, checkInputs, recordOp } from "../op.ts";
-import { formatShape, Tensor } from "../tensor.ts";
+import { formatShape, Tensor, untracked } from "../tensor.ts";
 
 const WORKGROUP = 256;
 const ropeKernel = defineKernel({
@@ -54,7 +54,8 @@ function angleTable(dev: Device, headDim: number, base: number, positions: numbe
       data[(pos * half + c) * 2 + 1] = Math.sin(angle);
     }
   }
-  const tensor = Tensor.fromArray(dev, data, [size, half, 2]);
+  // The table is a cache that outlives any tidy scope that first asks for it.
+  const tensor = untracked(() => Tensor.fromArray(dev, data, [size, half, 2]));
   tables.set(key, { tensor, positions: size });
   return tensor;
 }
