@@ -96,3 +96,11 @@ export type { VerifyReport } from "./src/eval/verify.ts";
 export type { TextCodec } from "./src/eval/codec.ts";
 export { sampleToken, SamplingRng, validateSampling } from "./src/eval/sampling.ts";
 export type { SamplingOptions } from "./src/eval/sampling.ts";
+export {
+  enumerateBeliefInputs,
+  loadProcessModel,
+  runProbe,
+  writeProbeReport,
+} from "./src/eval/probe.ts";
+export type { ProbeOptions, ProbeReport } from "./src/eval/probe.ts";
+export { formatDemoSummary, runDemo } from "./src/eval/demo.ts";
