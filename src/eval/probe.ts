@@ -185,6 +185,8 @@ export interface ProbeReport {
   bos: boolean;
   inputs: number;
   rows: number;
+  /** Features per row (the model's d_model). */
+  d_model: number;
   folds: number;
   /** True when rows were weighted by the inputs sharing them (else each prefix counts once). */
   weighted_by_inputs: boolean;
@@ -263,6 +265,7 @@ export async function runProbe(
     bos: opts.bos,
     inputs: inputs.nSeq,
     rows: inputs.rows,
+    d_model: model.config.d_model,
     folds,
     weighted_by_inputs: opts.weightByInputs ?? false,
     layers,
@@ -359,5 +362,12 @@ export function formatProbeTable(report: ProbeReport): string {
     `${l.cv_mse.toExponential(2).padStart(10)} ${l.cv_r2.toFixed(4).padStart(8)} ` +
     `${l.shuffled_mse.toExponential(2).padStart(14)} ${l.shuffled_r2.toFixed(4).padStart(12)}`
   );
-  return [head, ...lines].join("\n");
+  const out = [head, ...lines];
+  if (report.rows < 4 * (report.d_model + 1)) {
+    out.push(
+      `note: ${report.rows} prefixes for ${report.d_model + 1} parameters per belief coordinate; ` +
+        `in-sample and shuffled scores are inflated, the cross-validated columns are the measure`,
+    );
+  }
+  return out.join("\n");
 }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   captureResiduals,
   enumerateBeliefInputs,
+  formatProbeTable,
   runProbe,
   writeProbeReport,
 } from "../../src/eval/probe.ts";
@@ -169,6 +170,8 @@ testNeeding(
     const report = await runProbe(dev, model, mess3, { bos: true, folds: 3 });
     assert.equal(report.layers.length, 3);
     assert.equal(report.inputs, 27);
+    // 39 prefixes against 17 parameters per coordinate: the table warns that the fit is thin
+    assert.match(formatProbeTable(report), /note: 39 prefixes for 17 parameters/);
     for (const l of report.layers) {
       assert.ok(
         Number.isFinite(l.mse) && Number.isFinite(l.cv_mse) && Number.isFinite(l.shuffled_mse),
