@@ -8,10 +8,10 @@
 
 import { z } from "zod";
 import { UserError } from "../util/errors.ts";
+import { KeyedSfc32 } from "../util/random.ts";
 import type { Batch } from "./batch.ts";
 import { type LoadedShard, loadShards } from "./shards.ts";
 import {
-  BatchRng,
   randomWindows,
   registerSource,
   type SourceContext,
@@ -56,7 +56,7 @@ class ShardWindows {
     return this.shards.reduce((n, s) => n + s.tokens.length, 0);
   }
 
-  batch(batchSize: number, rng: BatchRng): Batch {
+  batch(batchSize: number, rng: KeyedSfc32): Batch {
     const inputs = new Int32Array(batchSize * this.seqLen);
     const targets = new Int32Array(batchSize * this.seqLen);
     const total = this.cumulative[this.cumulative.length - 1];
@@ -105,11 +105,11 @@ export class ShardSource implements TrainingSource {
   }
 
   trainBatch(index: number, batchSize: number): Batch {
-    return this.train.batch(batchSize, new BatchRng(this.seed, TRAIN_STREAM, index));
+    return this.train.batch(batchSize, new KeyedSfc32(this.seed, TRAIN_STREAM, index));
   }
 
   valBatch(index: number, batchSize: number): Batch {
-    return this.val.batch(batchSize, new BatchRng(this.seed, VAL_STREAM, index));
+    return this.val.batch(batchSize, new KeyedSfc32(this.seed, VAL_STREAM, index));
   }
 }
 

@@ -10,6 +10,7 @@
 import type { z } from "zod";
 import { dataKindNames, registerDataSchema } from "../config/data_kinds.ts";
 import { UserError } from "../util/errors.ts";
+import type { KeyedSfc32 } from "../util/random.ts";
 import type { BatchSource } from "./batch.ts";
 
 /** What a source may need from the rest of the config when it is created. */
@@ -83,54 +84,6 @@ export async function createSource(
 }
 
 /**
- * A small, fast, seedable generator (sfc32) whose stream is fixed by `(seed, stream, index)`:
- * sources draw batch `index` from a fresh generator, so any batch can be recreated without
- * replaying the ones before it (exact resume needs only the batch index).
- */
-export class BatchRng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d = 1;
-
-  constructor(seed: number, stream: number, index: number) {
-    this.a = mix32(seed ^ 0x9e3779b9);
-    this.b = mix32(this.a ^ stream ^ 0x85ebca6b);
-    this.c = mix32(this.b ^ (index >>> 0) ^ 0xc2b2ae35);
-    this.d = mix32(this.c ^ Math.floor(index / 2 ** 32));
-    for (let i = 0; i < 12; i++) this.nextUint32();
-  }
-
-  /** Next 32 random bits as an unsigned integer. */
-  nextUint32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
-  }
-
-  /** A uniform float in [0, 1) with 53 random bits. */
-  nextFloat(): number {
-    return (this.nextUint32() * 2 ** 21 + (this.nextUint32() >>> 11)) / 2 ** 53;
-  }
-
-  /** A uniform integer in [0, n). */
-  nextInt(n: number): number {
-    return Math.floor(this.nextFloat() * n);
-  }
-}
-
-/** murmur3's 32-bit finalizer: spreads every input bit over the output. */
-function mix32(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
-/**
  * A batch of `batchSize` random windows of `seqLen + 1` tokens from `tokens` (nanoGPT's
  * get_batch): inputs are the first `seqLen`, targets the last `seqLen` of each window.
  */
@@ -138,7 +91,7 @@ export function randomWindows(
   tokens: ArrayLike<number>,
   seqLen: number,
   batchSize: number,
-  rng: BatchRng,
+  rng: KeyedSfc32,
 ): { inputs: Int32Array; targets: Int32Array; batchSize: number; seqLen: number } {
   const span = tokens.length - seqLen;
   if (span < 1) {

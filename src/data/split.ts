@@ -4,6 +4,8 @@
  * document is ever cut between train and val.
  */
 
+import { hashUniform } from "../util/random.ts";
+
 /** A holdout: `fraction` of documents go to val, chosen by `seed`. */
 export interface Holdout {
   fraction: number;
@@ -12,24 +14,6 @@ export interface Holdout {
 
 /** The holdout used when a dataset has no val split and none is configured. */
 export const DEFAULT_HOLDOUT: Holdout = { fraction: 0.01, seed: 0 };
-
-// murmur3's 32-bit finaliser: a bijection with good avalanche, enough to spread indices evenly.
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** A uniform number in [0, 1) determined by `seed` and a document index (< 2^53). */
-export function documentUniform(index: number, seed: number): number {
-  const lo = index >>> 0;
-  const hi = Math.floor(index / 0x100000000) >>> 0;
-  const h = fmix32(fmix32(fmix32(seed >>> 0) ^ lo) ^ fmix32(hi + 0x9e3779b9));
-  return h / 0x100000000;
-}
 
 /**
  * True when document number `index` (0-based, in the dataset's fixed order) belongs to val.
@@ -43,7 +27,7 @@ export function isValDocument(index: number, holdout: Holdout): boolean {
   if (!(holdout.fraction >= 0 && holdout.fraction <= 1)) {
     throw new RangeError(`holdout fraction must be in [0, 1], found ${holdout.fraction}`);
   }
-  return documentUniform(index, holdout.seed) < holdout.fraction;
+  return hashUniform(holdout.seed, index) < holdout.fraction;
 }
 
 /**

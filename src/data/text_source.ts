@@ -11,12 +11,12 @@ import { z } from "zod";
 import { CharTokenizer } from "../tokenizer/char.ts";
 import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { UserError } from "../util/errors.ts";
+import { KeyedSfc32 } from "../util/random.ts";
 import type { Batch } from "./batch.ts";
 import { readTextDocuments } from "./readers/text.ts";
 import { openDocuments } from "./registry.ts";
 import { newReadStats } from "./readers/utf8.ts";
 import {
-  BatchRng,
   randomWindows,
   registerSource,
   type SourceContext,
@@ -112,8 +112,8 @@ export class TextSource implements TrainingSource {
     return randomWindows(this.val, this.seqLen, batchSize, this.rng(VAL_STREAM, index));
   }
 
-  private rng(stream: number, index: number): BatchRng {
-    return new BatchRng(this.seed, stream, index);
+  private rng(stream: number, index: number): KeyedSfc32 {
+    return new KeyedSfc32(this.seed, stream, index);
   }
 }
 

@@ -1,6 +1,7 @@
 /** Choosing the next token from logits: greedy, temperature, top-k and top-p (nucleus). */
 
 import { UserError } from "../util/errors.ts";
+import { Mulberry32 } from "../util/random.ts";
 
 /** How to pick the next token. `temperature: 0` is greedy. */
 export interface SamplingOptions {
@@ -26,20 +27,8 @@ export function validateSampling(opts: SamplingOptions): SamplingOptions {
   return opts;
 }
 
-/** A small seeded generator (mulberry32) so `--seed` makes generation reproducible. */
-export class SamplingRng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-}
+/** The generator `--seed` fixes for sampling (mulberry32), under the name callers know. */
+export { Mulberry32 as SamplingRng };
 
 /** Index of the largest logit (the first one on ties, like torch.argmax). */
 export function argmax(logits: ArrayLike<number>): number {
@@ -94,7 +83,7 @@ export function filteredProbabilities(
 export function sampleToken(
   logits: ArrayLike<number>,
   opts: SamplingOptions,
-  rng: SamplingRng,
+  rng: Mulberry32,
 ): number {
   if (opts.temperature === 0) return argmax(logits);
   const probs = filteredProbabilities(logits, opts);

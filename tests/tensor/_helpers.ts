@@ -1,6 +1,7 @@
 /** Shared helpers for engine tests: one device per test file, seeded data, f32 closeness. */
 
 import { Device } from "../../src/gpu/device.ts";
+import { Mulberry32 } from "../../src/util/random.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
 
 const adapterPresent = await hasWebGpuAdapter();
@@ -19,15 +20,9 @@ export function gpuTest(name: string, fn: (dev: Device) => void | Promise<void>)
 
 /** Deterministic uniform values in [lo, hi) (mulberry32). */
 export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float64Array {
-  let s = seed >>> 0;
+  const rng = new Mulberry32(seed);
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rng.next();
   return out;
 }
 

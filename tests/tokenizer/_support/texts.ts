@@ -1,5 +1,7 @@
 /** Test texts for the tokenizer: the shared corpora (read in place) and generated torture text. */
 
+import { Mulberry32 } from "../../../src/util/random.ts";
+
 /** The shared corpora, relative to the repo root (CI clones shared/ beside the repo). */
 export const CORPUS_FILES = [
   "tinyshakespeare.txt",
@@ -28,14 +30,8 @@ export const TORTURE_TEXT = [
 
 /** A small seeded PRNG (mulberry32) so property tests are reproducible. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Mulberry32(seed);
+  return () => rng.next();
 }
 
 const ALPHABET = [
