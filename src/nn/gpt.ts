@@ -41,6 +41,33 @@ export interface ForwardOptions {
    * that records the tape, `backward()` frees them unless they are `retain()`ed.
    */
   capture?: boolean;
+  /**
+   * Continue one sequence (batch 1, no tape) whose earlier positions sit in `cache`: positions
+   * start at `cache.filled`, and every attention layer stores its new keys and values there and
+   * attends over all cached ones. The caller advances the cache afterwards (see `KVCache`).
+   */
+  cache?: AttentionCache;
+  /** Logits of the last position only (`[1,1,V]`, batch 1): what decoding samples from. */
+  lastLogitsOnly?: boolean;
+  /**
+   * Receives each layer's attention probabilities `[B,H,Tq,Tk]`, materialised with unfused ops
+   * (the fused kernel never stores them). The callee owns (and must release) the tensor.
+   */
+  onAttention?: (layer: number, probs: Tensor) => void;
+}
+
+/**
+ * Where a cached forward keeps keys and values (implemented by `KVCache`): rows are positions,
+ * `[capacity, C]` per layer, in the position-free layout the QKV projection produces.
+ */
+export interface AttentionCache {
+  /** Positions already cached; this forward's tokens sit at filled, filled + 1, …. */
+  readonly filled: number;
+  /**
+   * Stores `layer`'s new keys and values `[1,t,C]` after the cached rows and returns views of all
+   * of them `[1, filled + t, C]` (recorded in order with the ops).
+   */
+  append(layer: number, keys: Tensor, values: Tensor): { keys: Tensor; values: Tensor };
 }
 
 /** What {@link GPT.forward} returns. */
@@ -50,10 +77,25 @@ export interface ForwardResult {
   residuals?: Tensor[];
 }
 
-/** Per-forward state shared by the blocks: the dropout switch and a counter for mask seeds. */
+/**
+ * Per-forward state shared by the blocks: the dropout switch and a counter for mask seeds, and,
+ * when decoding, the KV cache and the layer being run (set by `GPT.forward`).
+ */
 export class ForwardContext {
   private site = 0;
-  constructor(readonly dropout: number, readonly seed: number) {}
+  /** Index of the block being run; `GPT.forward` sets it before each block. */
+  layer = 0;
+
+  constructor(
+    readonly dropout: number,
+    readonly seed: number,
+    private readonly opts: Pick<ForwardOptions, "cache" | "onAttention"> = {},
+  ) {}
+
+  /** Position of this forward's first token (the cached length when decoding, else 0). */
+  get positionOffset(): number {
+    return this.opts.cache?.filled ?? 0;
+  }
 
   /** Dropout with a distinct, reproducible mask per call site; identity when off. */
   drop(x: Tensor): Tensor {
@@ -61,6 +103,41 @@ export class ForwardContext {
     const seed = (Math.imul(this.seed >>> 0, 0x9e3779b1) + 7919 * ++this.site) >>> 0;
     return ops.dropout(x, this.dropout, seed);
   }
+
+  /**
+   * The keys and values the current layer's queries attend to: this forward's own `[B,T,C]`, or,
+   * with a KV cache, the cached positions followed by these (stored into the cache on the way).
+   */
+  keysValues(keys: Tensor, values: Tensor): { keys: Tensor; values: Tensor } {
+    const cache = this.opts.cache;
+    return cache ? cache.append(this.layer, keys, values) : { keys, values };
+  }
+
+  /** Hands the current layer's attention probabilities to `onAttention` when one is set. */
+  observeAttention(q: Tensor, k: Tensor, scale?: number): void {
+    const hook = this.opts.onAttention;
+    // The hook owns the matrix, so it must outlive the evaluation's tidy scope.
+    if (hook) hook(this.layer, untracked(() => attentionProbabilities(q, k, scale)));
+  }
+}
+
+/**
+ * softmax(scale · q kᵀ) with the causal (KV-cache) mask, from unfused ops: q [B,H,Tq,D],
+ * k [B,H,Tk,D] → [B,H,Tq,Tk]; scale defaults to 1/√D. This is the matrix the fused attention
+ * never stores.
+ */
+export function attentionProbabilities(q: Tensor, k: Tensor, scale?: number): Tensor {
+  return noGrad(() => {
+    const D = q.shape[q.shape.length - 1];
+    const raw = ops.matmul(q, k, { transB: true });
+    const scores = ops.scale(raw, scale ?? 1 / Math.sqrt(D));
+    raw.release();
+    const masked = ops.causalMask(scores);
+    scores.release();
+    const probs = ops.softmax(masked);
+    masked.release();
+    return probs;
+  });
 }
 
 /** Multi-head causal self-attention with a fused QKV projection. */
@@ -75,15 +152,22 @@ export class CausalSelfAttention {
     this.cProj = new Linear(pb, `${prefix}.c_proj`, d, d, { bias: cfg.bias, std: cfg.residualStd });
   }
 
-  /** x [B,T,C] → [B,T,C]. */
+  /**
+   * x [B,T,C] → [B,T,C]. When decoding, `ctx` supplies the cached keys and values: queries are
+   * this forward's T positions, keys all Tk ≥ T so far, and query i sees keys j ≤ i + Tk − T.
+   */
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const nHead = this.cfg.n_head;
     // c_attn holds the q, k and v projections stacked [3C, C]; its blocks are used one by one.
-    let [q, k, v] = this.cAttn.forwardSplit(x, 3).map((y) => ops.splitHeads(y, nHead)); // [B,H,T,D]
+    const [query, key, value] = this.cAttn.forwardSplit(x, 3); // [B,T,C]
+    const { keys, values } = ctx.keysValues(key, value); // [B,Tk,C]
+    let [q, k, v] = [query, keys, values].map((y) => ops.splitHeads(y, nHead)); // [B,H,·,D]
     if (this.cfg.positional === "rope") {
-      q = ops.rope(q, { base: this.cfg.rope_base });
+      // Cached keys are stored unrotated, so all of them are rotated from position 0.
+      q = ops.rope(q, { offset: ctx.positionOffset, base: this.cfg.rope_base });
       k = ops.rope(k, { base: this.cfg.rope_base });
     }
+    ctx.observeAttention(q, k);
     const y = ops.attention(q, k, v, { causal: true });
     return ctx.drop(this.cProj.forward(ops.mergeHeads(y)));
   }
@@ -118,9 +202,21 @@ export class Block {
   constructor(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig) {
     const ln = { bias: cfg.bias, eps: cfg.ln_eps };
     this.ln1 = new LayerNorm(pb, `${prefix}.ln_1`, cfg.d_model, ln);
-    this.attn = new CausalSelfAttention(pb, `${prefix}.attn`, cfg);
+    this.attn = this.createAttention(pb, `${prefix}.attn`, cfg);
     this.ln2 = new LayerNorm(pb, `${prefix}.ln_2`, cfg.d_model, ln);
     this.mlp = new MLP(pb, `${prefix}.mlp`, cfg);
+  }
+
+  /**
+   * The attention layer (called by the constructor, before subclass fields exist): override it
+   * to try an attention variant; `GPT.forward` and the KV cache both run what it returns.
+   */
+  protected createAttention(
+    pb: ParamBuilder,
+    prefix: string,
+    cfg: ResolvedConfig,
+  ): CausalSelfAttention {
+    return new CausalSelfAttention(pb, prefix, cfg);
   }
 
   /** x [B,T,C] → [B,T,C]. */
@@ -162,12 +258,20 @@ export class GPT {
     this.wpe = c.positional === "learned"
       ? new Embedding(pb, "wpe", c.max_seq_len, c.d_model)
       : null;
-    this.h = Array.from({ length: c.n_layer }, (_, i) => new Block(pb, `h.${i}`, c));
+    this.h = Array.from({ length: c.n_layer }, (_, i) => this.createBlock(pb, `h.${i}`, c));
     this.lnF = new LayerNorm(pb, "ln_f", c.d_model, { bias: c.bias, eps: c.ln_eps });
     this.lmHead = c.tie_embeddings
       ? null
       : new Linear(pb, "lm_head", c.d_model, c.vocab_size, { bias: false });
     this.params = pb.build(device);
+  }
+
+  /**
+   * Block `prefix` (`h.<i>`; called by the constructor, before subclass fields exist): override
+   * it to try a block variant; training, evaluation and the KV cache all run what it returns.
+   */
+  protected createBlock(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig): Block {
+    return new Block(pb, prefix, cfg);
   }
 
   /** Total number of parameters (a tied head counted once). */
@@ -195,22 +299,32 @@ export class GPT {
         } [${targetShape}]`,
       );
     }
-    if (seqLen > c.max_seq_len) {
+    const cache = opts.cache;
+    const offset = cache?.filled ?? 0;
+    if (offset + seqLen > c.max_seq_len) {
       throw new UserError(
-        `GPT.forward: sequence length ${seqLen} exceeds max_seq_len ${c.max_seq_len}`,
+        `GPT.forward: sequence length ${offset + seqLen} exceeds max_seq_len ${c.max_seq_len}`,
       );
     }
-    const ctx = new ForwardContext(opts.train ? c.dropout : 0, opts.dropoutSeed ?? 0);
+    if ((cache || opts.lastLogitsOnly) && batch !== 1) {
+      throw new Error(`GPT.forward: a KV cache and lastLogitsOnly need batch 1, got ${batch}`);
+    }
+    if (opts.lastLogitsOnly && opts.targets) {
+      throw new Error("GPT.forward: lastLogitsOnly gives no loss; leave out targets");
+    }
+    const ctx = new ForwardContext(opts.train ? c.dropout : 0, opts.dropoutSeed ?? 0, opts);
     const residuals: Tensor[] = [];
 
     let x = this.wte.forward(ids); // [B,T,C]
-    if (this.wpe) x = ops.add(x, this.wpe.forward(this.positions(seqLen))); // + [T,C]
+    if (this.wpe) x = ops.add(x, this.wpe.forward(this.positions(offset, seqLen))); // + [T,C]
     x = ctx.drop(x);
     if (opts.capture) residuals.push(x);
-    for (const block of this.h) {
+    for (const [layer, block] of this.h.entries()) {
+      ctx.layer = layer;
       x = block.forward(x, ctx);
       if (opts.capture) residuals.push(x);
     }
+    if (opts.lastLogitsOnly) x = x.view((seqLen - 1) * c.d_model, [1, 1, c.d_model]);
     x = this.lnF.forward(x);
     const head = this.lmHead ? this.lmHead.weight.tensor : this.wte.weight.tensor;
     const logits = ops.linear(x, head); // [B,T,V]
@@ -220,8 +334,14 @@ export class GPT {
     return { ...out, loss: ops.crossEntropy(flat, opts.targets.reshape([batch * seqLen])) };
   }
 
-  /** Position ids 0..T-1 as an i32 tensor, made once per length. */
-  private positions(seqLen: number): Tensor {
+  /** Position ids offset..offset+T-1 as an i32 tensor; those from 0 are made once per length. */
+  private positions(offset: number, seqLen: number): Tensor {
+    // Decoding positions are a fresh small tensor: a view into one table would bind at an offset
+    // that GPUs need aligned to 256 bytes.
+    if (offset > 0) {
+      const ids = Int32Array.from({ length: seqLen }, (_, i) => offset + i);
+      return Tensor.fromArray(this.device, ids, [seqLen], { dtype: "i32" });
+    }
     let t = this.positionIds.get(seqLen);
     if (!t) {
       // A cache: it must survive the tidy scope of the evaluation that may first build it.

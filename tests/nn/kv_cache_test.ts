@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { Device } from "../../src/gpu/device.ts";
-import { GPT, type GPTConfig } from "../../src/nn/gpt.ts";
+import {
+  Block,
+  CausalSelfAttention,
+  type ForwardContext,
+  GPT,
+  type GPTConfig,
+} from "../../src/nn/gpt.ts";
+import type { ResolvedConfig } from "../../src/nn/gpt_config.ts";
+import type { ParamBuilder } from "../../src/nn/params.ts";
+import { ops } from "../../src/tensor/ops.ts";
 import { KVCache } from "../../src/nn/kv_cache.ts";
 import { noGrad, Tensor } from "../../src/tensor/tensor.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
@@ -70,6 +79,82 @@ for (const positional of ["learned", "rope"] as const) {
         cache.reset();
         const again = await cache.forward(ids.slice(0, 3)).toArray();
         assertRowsClose(again as Float32Array, want.subarray(2 * V, 3 * V), "after reset");
+        cache.release();
+      } finally {
+        dev.destroy();
+      }
+    },
+  );
+}
+
+/** Attention with sharper scores (3/√D instead of 1/√D): a changed attention forward. */
+class SharpAttention extends CausalSelfAttention {
+  override forward(x: Tensor, ctx: ForwardContext): Tensor {
+    const nHead = this.cfg.n_head;
+    const [query, key, value] = this.cAttn.forwardSplit(x, 3);
+    const { keys, values } = ctx.keysValues(key, value);
+    let [q, k, v] = [query, keys, values].map((y) => ops.splitHeads(y, nHead));
+    if (this.cfg.positional === "rope") {
+      q = ops.rope(q, { offset: ctx.positionOffset, base: this.cfg.rope_base });
+      k = ops.rope(k, { base: this.cfg.rope_base });
+    }
+    const y = ops.attention(q, k, v, { causal: true, scale: 3 / Math.sqrt(q.shape[3]) });
+    return this.cProj.forward(ops.mergeHeads(y));
+  }
+}
+
+/** A block with scaled residual branches and the sharper attention: a changed block forward. */
+class ScaledBlock extends Block {
+  protected override createAttention(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig) {
+    return new SharpAttention(pb, prefix, cfg);
+  }
+
+  override forward(x: Tensor, ctx: ForwardContext): Tensor {
+    x = ops.add(x, ops.scale(this.attn.forward(this.ln1.forward(x), ctx), 0.5));
+    return ops.add(x, ops.scale(this.mlp.forward(this.ln2.forward(x), ctx), 2));
+  }
+}
+
+class ScaledGPT extends GPT {
+  protected override createBlock(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig): Block {
+    return new ScaledBlock(pb, prefix, cfg);
+  }
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+for (const positional of ["learned", "rope"] as const) {
+  testNeeding(
+    "a WebGPU adapter",
+    gpu,
+    `KV cache (${positional}): a GPT with a changed block forward decodes with that block`,
+    async () => {
+      const dev = await Device.open();
+      try {
+        const cfg = config(positional, true);
+        const model = new ScaledGPT(dev, cfg, { seed: 5 });
+        const plain = new GPT(dev, cfg, { seed: 5 });
+        const values = await model.params.read();
+        for (const v of values.values()) for (let i = 0; i < v.length; i++) v[i] *= 20;
+        model.params.write(values);
+        plain.params.write(values);
+        const ids = Array.from({ length: 12 }, (_, i) => (i * 5 + 1) % 37);
+        const V = 37;
+        const want = await fullLogits(model, ids);
+        // The change matters: the plain model's logits (what a cache with its own copy of the
+        // block maths would give) are far from the changed model's.
+        assert.ok(maxDiff(await fullLogits(plain, ids), want) > 0.1, "the change is visible");
+        const cache = new KVCache(model);
+        const prefill = await cache.forward(ids.slice(0, 4), { allLogits: true }).toArray();
+        assertRowsClose(prefill as Float32Array, want.subarray(0, 4 * V), "prefill rows 0..3");
+        for (let p = 4; p < ids.length; p++) {
+          const row = await cache.forward([ids[p]]).toArray();
+          assertRowsClose(row as Float32Array, want.subarray(p * V, (p + 1) * V), `row ${p}`);
+        }
         cache.release();
       } finally {
         dev.destroy();
