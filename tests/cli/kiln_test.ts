@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
+import { assertOneLineError, runTool } from "../_support/cli.ts";
 
-async function kiln(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tools/kiln.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function kiln(...args: string[]) {
+  return runTool("kiln", args);
 }
 
 Deno.test("kiln lists its commands and dispatches to them", async () => {
@@ -23,7 +18,5 @@ Deno.test("kiln lists its commands and dispatches to them", async () => {
 
 Deno.test("kiln: an unknown command is a one-line error with exit 2", async () => {
   const r = await kiln("trian");
-  assert.equal(r.code, 2);
-  assert.equal(r.stderr.trim().split("\n").length, 1);
-  assert.match(r.stderr, /unknown command "trian"; commands: .*train/);
+  assertOneLineError(r, /unknown command "trian"; commands: .*train/);
 });

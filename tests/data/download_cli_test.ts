@@ -2,19 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type FakeRepo, startFakeHub } from "./fake_hub.ts";
 import { tempDir } from "./temp_dir.ts";
+import { assertOneLineError, runTool } from "../_support/cli.ts";
 
-const TOOL = new URL("../../tools/download.ts", import.meta.url).pathname;
-
-async function runDownload(args: string[], env: Record<string, string>, cwd: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TOOL, ...args],
-    env: { NO_COLOR: "1", HF_TOKEN: "", ...env },
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function runDownload(args: string[], env: Record<string, string>, cwd: string) {
+  return runTool("download", args, { cwd, env: { HF_TOKEN: "", ...env } });
 }
 
 Deno.test("deno task download (subprocess): success, then one-line errors with exit 2", async () => {
@@ -46,11 +37,7 @@ Deno.test("deno task download (subprocess): success, then one-line errors with e
       [["not a dataset"], env, /unknown dataset "not a dataset"/],
     ];
     for (const [args, e, re] of cases) {
-      const r = await runDownload(args, e, cwd);
-      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-      const lines = r.stderr.trim().split("\n");
-      assert.equal(lines.length, 1, `one line for ${args.join(" ")}: ${r.stderr}`);
-      assert.match(lines[0], re);
+      assertOneLineError(await runDownload(args, e, cwd), re);
     }
     const gated = await runDownload(["kiln-test/gated", "--out", "g"], {
       ...env,

@@ -13,41 +13,11 @@ import { readSafetensors, writeSafetensors } from "../../src/nn/safetensors.ts";
 import { readMetrics, type ValLine } from "../../src/train/metrics.ts";
 import { train } from "../../src/train/trainer.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+import { assertOneLineError, type CommandOutput, runTool } from "../_support/cli.ts";
 
 const gpu = await hasWebGpuAdapter();
-const TOOL = new URL("../../tools/validate.ts", import.meta.url).pathname;
-
-interface Output {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function validate(args: string[], stdin?: string): Promise<Output> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TOOL, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
-
-/** Exit 2 with exactly one line `error: …` matching `pattern` on stderr. */
-function assertUserError(out: Output, pattern: RegExp): void {
-  assert.equal(out.code, 2, `exit code (stderr: ${out.stderr})`);
-  const lines = out.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line: ${out.stderr}`);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
+function validate(args: string[], stdin?: string): Promise<CommandOutput> {
+  return runTool("validate", args, { stdin });
 }
 
 async function trainTiny(root: string, dev: Device, raw: Record<string, unknown>): Promise<string> {
@@ -162,8 +132,8 @@ testNeeding(
         const help = await validate(["--help"]);
         assert.equal(help.code, 0);
         assert.match(help.stdout, /Usage: deno task validate --checkpoint/);
-        assertUserError(await validate(["--checkpoint", run]), /give exactly one of --eval/);
-        assertUserError(
+        assertOneLineError(await validate(["--checkpoint", run]), /give exactly one of --eval/);
+        assertOneLineError(
           await validate(["--checkpoint", run, "--eval", "--verify"]),
           /got --eval, --verify/,
         );
@@ -284,7 +254,7 @@ testNeeding(
         for await (const e of Deno.readDir(join(run, "attention"))) names.push(e.name);
         assert.equal(names.length, 5); // 2 heads × (svg + png) + json
         assert.ok(names.some((n) => /^ROMEO_[0-9a-f]{8}_L1_H1\.png$/.test(n)), names.join(","));
-        assertUserError(
+        assertOneLineError(
           await validate(["--checkpoint", run, "--attention", "ROMEO", "--layers", "2"]),
           /--layers: 2 is not in 0\.\.1/,
         );
@@ -321,23 +291,23 @@ testNeeding(
       });
 
       await t.step("bad input: one line, exit 2", async () => {
-        assertUserError(
+        assertOneLineError(
           await validate(["--checkpoint", join(root, "nope"), "--eval"]),
           /checkpoint not found/,
         );
-        assertUserError(
+        assertOneLineError(
           await validate(["--checkpoint", await Deno.makeTempDir({ dir: root }), "--eval"]),
           /not a run, checkpoint or Hugging Face/,
         );
-        assertUserError(
+        assertOneLineError(
           await validate(["--checkpoint", run, "--prompt", "x", "--top-k", "5", "--top-p", "0.9"]),
           /top-k and top-p are mutually exclusive/,
         );
-        assertUserError(
+        assertOneLineError(
           await validate(["--checkpoint", run, "--prompt", "Ünïcode"]),
           /character "Ü" is not in the character vocabulary/,
         );
-        assertUserError(
+        assertOneLineError(
           await validate(["--checkpoint", run, "--prompt", "x", "--max-length", "zero"]),
           /--max-length: expected an integer/,
         );
@@ -370,7 +340,7 @@ testNeeding(
           join(truncated, "model.safetensors"),
           bytes.subarray(0, bytes.length >> 1),
         );
-        assertUserError(
+        assertOneLineError(
           await validate(["--checkpoint", truncated, "--eval"]),
           /model\.safetensors/,
         );
@@ -385,7 +355,7 @@ testNeeding(
         lying.set(lie, 8);
         lying.set(bytes.subarray(8 + headerLength), 8 + lie.length);
         await Deno.writeFile(join(truncated, "model.safetensors"), lying);
-        assertUserError(
+        assertOneLineError(
           await validate(["--checkpoint", truncated, "--eval"]),
           /model\.safetensors/,
         );
@@ -415,7 +385,7 @@ testNeeding(
           (await validate(["--checkpoint", hf, "--perplexities", file, "--json"])).stdout,
         );
         assert.equal(ppl.lines[0].count, 2); // after <|endoftext|>: "Hello", " world"
-        assertUserError(
+        assertOneLineError(
           await validate(["--checkpoint", hf, "--eval"]),
           /--eval needs the run's data/,
         );
@@ -456,7 +426,7 @@ testNeeding(
         ]);
         assert.equal(gen.code, 0, gen.stderr);
         assert.match(gen.stdout, /^BOS 0 1( [0-2]){1,4}\n$/);
-        assertUserError(
+        assertOneLineError(
           await validate(["--checkpoint", proc, "--prompt", "0 7"]),
           /token id 7 is outside/,
         );

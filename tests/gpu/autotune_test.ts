@@ -3,6 +3,7 @@ import { STAGE_DEPTHS } from "../../src/gpu/autotune.ts";
 import { ops } from "../../src/tensor/ops.ts";
 import { noGrad, Tensor } from "../../src/tensor/tensor.ts";
 import { gpuTest, randomArray } from "../tensor/_helpers.ts";
+import { runDeno } from "../_support/cli.ts";
 
 gpuTest(
   "every tuned stage depth gives bit-identical products (tuning cannot break resume)",
@@ -31,12 +32,9 @@ gpuTest("tuning runs once per adapter and is cached in the user cache dir", asyn
     console.log(dev.matmulStageDepth);
   `;
   const run = async (env: Record<string, string>) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", script],
-      env: { XDG_CACHE_HOME: cacheDir, ...env },
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    return Number(new TextDecoder().decode(out.stdout).trim());
+    const out = await runDeno(["eval", script], { env: { XDG_CACHE_HOME: cacheDir, ...env } });
+    assert.equal(out.code, 0, out.stderr);
+    return Number(out.stdout.trim());
   };
   const tuned = await run({});
   assert.ok((STAGE_DEPTHS as readonly number[]).includes(tuned));

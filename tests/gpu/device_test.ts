@@ -4,6 +4,7 @@ import { pipelineKey } from "../../src/gpu/pipeline_cache.ts";
 import { loadShader, shaderUrl } from "../../src/gpu/shader_loader.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
 import { gpuTest } from "../tensor/_helpers.ts";
+import { assertOneLineError, runDeno } from "../_support/cli.ts";
 
 Deno.test("size classes: powers of two, then sixteenths; never smaller than asked", () => {
   assert.equal(sizeClass(1), 256);
@@ -75,15 +76,10 @@ Deno.test("no adapter: Device.open throws a one-line UserError saying how to get
   });
     await runCli(async () => { await Device.open(); });
   `;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr).trim();
-  assert.equal(out.code, 2);
-  assert.equal(stderr.split("\n").length, 1, stderr);
-  assert.match(stderr, /^error: no WebGPU adapter found.*mesa-vulkan-drivers.*XDG_RUNTIME_DIR/);
+  assertOneLineError(
+    await runDeno(["eval", script]),
+    /^error: no WebGPU adapter found.*mesa-vulkan-drivers.*XDG_RUNTIME_DIR/,
+  );
 });
 
 gpuTest("bind groups are reused when a step repeats the same dispatches", async (dev) => {

@@ -4,28 +4,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { Tokenizer } from "../../src/tokenizer/tokenizer.ts";
+import { assertOneLineError, type CommandOutput, runTool } from "../_support/cli.ts";
 
-const TOOL = new URL("../../tools/tokenize.ts", import.meta.url).pathname;
-
-async function tokenize(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", TOOL, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function tokenize(...args: string[]): Promise<CommandOutput> {
+  return runTool("tokenize", args);
 }
 
 async function assertUserError(args: string[], message: RegExp, dir: string): Promise<void> {
   const before = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
-  const r = await tokenize(...args);
-  assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-  assert.match(r.stderr, /^error: [^\n]+\n$/, `one line for ${args.join(" ")}`);
-  assert.match(r.stderr, message);
+  assertOneLineError(await tokenize(...args), message);
   const after = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
   assert.deepEqual(after, before, "nothing left behind");
 }

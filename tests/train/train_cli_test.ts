@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { saveCheckpoint } from "../../src/train/checkpoint.ts";
 import { exists } from "../../src/util/fs.ts";
+import { assertOneLineError, runTool } from "../_support/cli.ts";
 
 const REPO = resolve(new URL("../..", import.meta.url).pathname);
 const CORPUS = resolve(REPO, "../shared/data/tinyshakespeare.txt");
@@ -12,26 +13,13 @@ model: { vocab_size: 65, max_seq_len: 16, n_layer: 1, n_head: 2, d_model: 16 }
 training: { batch_size: 2, max_steps: 3, learning_rate: 0.001 }
 `;
 
-async function runTrain(args: string[], cwd: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(REPO, "tools/train.ts"), ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function runTrain(args: string[], cwd: string) {
+  return runTool("train", args, { cwd });
 }
 
-/** Asserts exit 2 with one `error:` line matching `pattern`, and no run directory written. */
+/** Asserts exit 2 with one `error: …` line matching `pattern`, and no run directory written. */
 async function assertUserError(dir: string, args: string[], pattern: RegExp) {
-  const r = await runTrain([...args, "--runs", "out"], dir);
-  assert.equal(r.code, 2, `exit code for ${args.join(" ")}: ${r.stderr}`);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line: ${r.stderr}`);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
+  assertOneLineError(await runTrain([...args, "--runs", "out"], dir), pattern);
   assert.equal(await exists(join(dir, "out")), false, "nothing written");
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { formatRunsTable, listRuns } from "../../src/viz/runs_table.ts";
 import { fixtureValLoss, writeFixtureRun } from "./_fixture.ts";
+import { assertOneLineError, runTool } from "../_support/cli.ts";
 
 const RUNS = [
   { experiment: "a", dirName: "20250101-000000-0001", steps: 300, created: "2025-01-01T00:00:00Z" },
@@ -28,14 +29,8 @@ async function fixtureLogdir(): Promise<string> {
   return logdir;
 }
 
-async function runTool(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tools/runs.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function runs(args: string[]) {
+  return runTool("runs", args);
 }
 
 Deno.test("listRuns sorts by date, step and best val loss (runs without val loss last)", async () => {
@@ -57,10 +52,10 @@ Deno.test("listRuns sorts by date, step and best val loss (runs without val loss
 
 Deno.test("deno task runs: --json, --limit, --help and one-line errors with exit 2", async () => {
   const logdir = await fixtureLogdir();
-  const json = await runTool(["--logdir", logdir, "--sort", "step", "--limit", "2", "--json"]);
+  const json = await runs(["--logdir", logdir, "--sort", "step", "--limit", "2", "--json"]);
   assert.equal(json.code, 0, json.stderr);
   assert.deepEqual(JSON.parse(json.stdout).map((r: { step: number }) => r.step), [500, 300]);
-  const help = await runTool(["--help"]);
+  const help = await runs(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--sort KEY/);
   for (
@@ -69,9 +64,6 @@ Deno.test("deno task runs: --json, --limit, --help and one-line errors with exit
       "x",
     ]]
   ) {
-    const res = await runTool(bad);
-    assert.equal(res.code, 2, bad.join(" "));
-    assert.equal(res.stderr.trim().split("\n").length, 1, res.stderr);
-    assert.match(res.stderr, /^error: /);
+    assertOneLineError(await runs(bad), /./);
   }
 });
