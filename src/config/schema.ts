@@ -11,7 +11,7 @@ import { z } from "zod";
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
-/** The `model` section: the GPT shape (snake_case, as `GPTConfig` in `src/nn/gpt.ts`). */
+/** The `model` section: the GPT shape (`ModelConfig`; `src/nn/gpt.ts` takes it as `GPTConfig`). */
 const modelSchema = z.strictObject({
   name: z.literal("gpt").default("gpt"),
   vocab_size: positiveInt,
@@ -130,7 +130,10 @@ export function configSchema(dataSchema: z.ZodType<DataConfig>): z.ZodType<Confi
   return typed as z.ZodType<Config>;
 }
 
-/** The `model` section after validation (what `GPT` takes, see `src/nn/gpt.ts`). */
+/**
+ * The `model` section after validation: the GPT shape, snake_case as in YAML. `src/nn/gpt.ts`
+ * takes it as `GPTConfig`; `resolveConfig` in `src/nn/gpt_config.ts` fills the optional keys.
+ */
 export interface ModelConfig {
   name: "gpt";
   vocab_size: number;
@@ -138,12 +141,15 @@ export interface ModelConfig {
   n_layer: number;
   n_head: number;
   d_model: number;
+  /** MLP hidden width; default 4·d_model. */
   d_ffn?: number;
   dropout: number;
   bias: boolean;
   tie_embeddings: boolean;
   positional: "learned" | "rope";
+  /** Layernorm epsilon; default 1e-5. */
   ln_eps?: number;
+  /** RoPE frequency base; default 10000. */
   rope_base?: number;
 }
 

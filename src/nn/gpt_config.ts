@@ -5,28 +5,12 @@
  * @module
  */
 
+import type { ModelConfig } from "../config/schema.ts";
 import { UserError } from "../util/errors.ts";
 import { INIT_STD } from "./init.ts";
 
-/** The model section of a config (snake_case keys as in YAML). */
-export interface GPTConfig {
-  name: "gpt";
-  vocab_size: number;
-  max_seq_len: number;
-  n_layer: number;
-  n_head: number;
-  d_model: number;
-  /** MLP hidden width; default 4·d_model. */
-  d_ffn?: number;
-  dropout: number;
-  bias: boolean;
-  tie_embeddings: boolean;
-  positional: "learned" | "rope";
-  /** Layernorm epsilon; default 1e-5. */
-  ln_eps?: number;
-  /** RoPE frequency base; default 10000. */
-  rope_base?: number;
-}
+/** The model section of a config; the type is the config schema's, so the two cannot drift. */
+export type GPTConfig = ModelConfig;
 
 /** A config with its defaults filled in and the derived init scale. */
 export interface ResolvedConfig extends Required<GPTConfig> {

@@ -28,7 +28,7 @@ Deno.test("Mulberry32: the reference stream, scaled to [0, 1)", () => {
   assert.equal(rng.next(), 2876485805 / 2 ** 32);
 });
 
-Deno.test("WeylFmix32: fmix32 of a Weyl sequence; uniforms in (0, 1); normals with unit variance", () => {
+Deno.test("WeylFmix32: fmix32 of a Weyl sequence; uniforms in (0, 1); unit normals", () => {
   const rng = new WeylFmix32(7);
   assert.deepEqual([rng.nextUint32(), rng.nextUint32()], [588686121, 1937383562]);
   assert.equal(rng.uniform(), (4286812467 + 0.5) / 2 ** 32);
