@@ -19,7 +19,8 @@ export const DEFAULT_STAGE_DEPTH = 16;
 const KERNEL_VERSION = 1;
 const SIZE = 256;
 
-const uniforms = [
+/** The uniform block of `shaders/matmul.wgsl`, shared by the matmul ops and this tuner. */
+export const MATMUL_UNIFORMS = [
   ["M", "u32"],
   ["N", "u32"],
   ["K", "u32"],
@@ -93,7 +94,7 @@ async function measure(dev: Device): Promise<number> {
       shader: "matmul",
       entryPoint: "matmul_8x8",
       constants: { TRANS_A: 0, TRANS_B: 1, ACCUMULATE: 0, T8_BK: depth },
-      uniforms,
+      uniforms: MATMUL_UNIFORMS,
     });
     return () =>
       kernel.dispatch(dev, {

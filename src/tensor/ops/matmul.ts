@@ -3,6 +3,7 @@
  * Kernels: shaders/matmul.wgsl.
  */
 
+import { MATMUL_UNIFORMS } from "../../gpu/autotune.ts";
 import { defineKernel, type Kernel } from "../../gpu/kernel.ts";
 import { checkInputs, recordOp } from "../op.ts";
 import { formatShape, numel, Tensor } from "../tensor.ts";
@@ -27,18 +28,6 @@ interface Gemm {
   strideA: number;
   strideB: number;
 }
-
-const uniforms = [
-  ["M", "u32"],
-  ["N", "u32"],
-  ["K", "u32"],
-  ["stride_a", "u32"],
-  ["stride_b", "u32"],
-  ["stride_c", "u32"],
-  ["alpha", "f32"],
-  ["splits", "u32"],
-  ["k_chunk", "u32"],
-] as const;
 
 /** Kernel variants by shape: few rows, small, or large (the tuned 128×128 tile). */
 type Variant = "rows" | "small" | "large";
@@ -81,7 +70,7 @@ function kernelFor(
         : variant === "large"
         ? { ...flags, T8_BK: stageDepth }
         : flags,
-      uniforms,
+      uniforms: MATMUL_UNIFORMS,
     });
     kernels.set(key, k);
   }
