@@ -8,10 +8,10 @@
  */
 
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { chromiumPath } from "../tests/_support/env.ts";
 import { downsampleMinMax } from "../src/viz/downsample.ts";
 import { startVizServer } from "../src/viz/server.ts";
+import { launchChromium, newDesktopPage } from "../tests/viz/_browser.ts";
 import { type FixtureRun, metricsLines, writeFixtureRun } from "../tests/viz/_fixture.ts";
 
 const N = 100_000;
@@ -107,26 +107,13 @@ async function main(runs: number, stepsPerRun: number) {
     );
     const exe = await chromiumPath();
     if (!exe) return console.log("page: skipped, Chromium not found");
-    const browser = await chromium.launch({
-      executablePath: exe,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    const browser = await launchChromium(exe);
     try {
       const allIds = viz.index.all().map((e) => e.ref.id).join(",");
       const firstChart = async (hash: string) => {
         const times: number[] = [];
         for (let i = 0; i < 3; i++) {
-          const page = await browser.newPage({
-            viewport: { width: 1400, height: 1000 },
-            bypassCSP: true,
-          });
+          const page = await newDesktopPage(browser);
           await page.goto(`${viz.url}#${hash}`);
           await page.waitForFunction("globalThis.kiln?.ready === true", null, { timeout: 120_000 });
           times.push(

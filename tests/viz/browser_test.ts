@@ -5,9 +5,9 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { chromiumPath, testNeeding } from "../_support/env.ts";
 import { startVizServer } from "../../src/viz/server.ts";
+import { launchChromium, newDesktopPage } from "./_browser.ts";
 import { metricsLines, writeFixtureRun } from "./_fixture.ts";
 
 const CHROMIUM = await chromiumPath();
@@ -53,23 +53,9 @@ testNeeding(
     const logdir = await Deno.makeTempDir({ prefix: "kiln-viz-browser-" });
     for (const run of RUNS) await writeFixtureRun(logdir, run);
     const viz = await startVizServer({ logdir, port: 0, pollMs: 100, rescanMs: 0 });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM!,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    const browser = await launchChromium(CHROMIUM!);
     try {
-      // The page's CSP forbids eval, which string predicates below need; the page itself never evals.
-      const page = await browser.newPage({
-        viewport: { width: 1400, height: 1000 },
-        bypassCSP: true,
-      });
+      const page = await newDesktopPage(browser);
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
       // Start with nothing selected, then pick the two mess3 runs by clicking their checkboxes.
