@@ -13,7 +13,10 @@ const nonNegativeInt = z.number().int().nonnegative();
 
 /** The `model` section: the GPT shape (`ModelConfig`; `src/nn/gpt.ts` takes it as `GPTConfig`). */
 const modelSchema = z.strictObject({
-  name: z.literal("gpt").default("gpt"),
+  // An architecture in the model registry (src/nn/registry.ts), checked when a run is prepared.
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, {
+    message: "use letters, digits, '.', '_' and '-' only",
+  }).default("gpt"),
   vocab_size: positiveInt,
   max_seq_len: positiveInt,
   n_layer: positiveInt,
@@ -135,7 +138,8 @@ export function configSchema(dataSchema: z.ZodType<DataConfig>): z.ZodType<Confi
  * takes it as `GPTConfig`; `resolveConfig` in `src/nn/gpt_config.ts` fills the optional keys.
  */
 export interface ModelConfig {
-  name: "gpt";
+  /** The architecture's name in the model registry (`src/nn/registry.ts`); default "gpt". */
+  name: string;
   vocab_size: number;
   max_seq_len: number;
   n_layer: number;

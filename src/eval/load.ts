@@ -16,8 +16,9 @@ import { ProcessSource } from "../data/synthetic/process_source.ts";
 import { specialTokenIds } from "../data/synthetic/sequence.ts";
 import { TaskSource } from "../data/synthetic/tasks/task_source.ts";
 import { Device } from "../gpu/device.ts";
-import { GPT, type GPTConfig } from "../nn/gpt.ts";
+import type { GPT, GPTConfig } from "../nn/gpt.ts";
 import { loadHfGpt2 } from "../nn/hf_gpt2.ts";
+import { createGpt } from "../nn/registry.ts";
 import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import {
   type Checkpoint,
@@ -148,7 +149,7 @@ export async function loadModel(
     model = await loadHfGpt2(device, where.checkpointDir);
     config = model.config;
   } else {
-    model = new GPT(device, config!, { seed: 0 });
+    model = createGpt(device, config!, { seed: 0 });
     writeCheckpointParams(model, checkpoint!, join(where.checkpointDir, "model.safetensors"));
   }
   let source: Promise<TrainingSource> | null = null;

@@ -14,7 +14,8 @@ import type { Config } from "../config/schema.ts";
 import type { Process } from "../data/synthetic/process.ts";
 import { processDataSchema, resolveProcess } from "../data/synthetic/process_source.ts";
 import type { Device } from "../gpu/device.ts";
-import { GPT } from "../nn/gpt.ts";
+import type { GPT } from "../nn/gpt.ts";
+import { createGpt } from "../nn/registry.ts";
 import { noGrad, Tensor } from "../tensor/tensor.ts";
 import { loadCheckpoint, resolveResumeTarget } from "../train/checkpoint.ts";
 import { toGptConfig } from "../train/prepare.ts";
@@ -347,7 +348,7 @@ export async function loadProcessModel(dev: Device, path: string): Promise<Loade
   const { source: _source, ...rest } = config.data;
   const process = await resolveProcess(processDataSchema.parse(rest));
   const checkpoint = await loadCheckpoint(checkpointDir);
-  const model = new GPT(dev, toGptConfig(config.model), { seed: config.seed });
+  const model = createGpt(dev, toGptConfig(config.model), { seed: config.seed });
   const values = new Map<string, Float32Array>();
   for (const [name, t] of checkpoint.params) values.set(name, t.data);
   model.params.write(values);

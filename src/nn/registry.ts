@@ -1,6 +1,9 @@
 /**
  * The model registry: a config's `model.name` picks the architecture. Adding one means writing a
- * module that calls `registerModel` and importing it here; a failed lookup lists the names.
+ * module that calls `registerModel` and importing it here; a failed lookup lists the names. The
+ * trainer (`createModel`) and the evaluation loader (`createGpt`) both build models through it.
+ * A GPT variant is a `GPT` subclass overriding `createBlock` (or a `Block` overriding
+ * `createAttention` / `forward`): training, evaluation and the KV cache all run its code.
  *
  * @module
  */
@@ -13,7 +16,8 @@ import { type ForwardOptions, type ForwardResult, GPT, type GPTConfig } from "./
 
 /** What the trainer, evaluator and probe need from a language model. */
 export interface LanguageModel {
-  readonly config: { name: string; vocab_size: number; max_seq_len: number };
+  /** The `model` section it was built from (GPT's shape keys; `name` picked it). */
+  readonly config: GPTConfig;
   readonly params: ParameterSet;
   numParams(): number;
   flopsPerToken(seqLen: number): number;
@@ -42,6 +46,13 @@ export function modelNames(): string[] {
   return [...factories.keys()].sort();
 }
 
+/** Throws the one-line UserError listing the known names unless `name` is registered. */
+export function checkModelName(name: string): void {
+  if (!factories.has(name)) {
+    throw new UserError(`model.name: unknown model "${name}"; known: ${modelNames().join(", ")}`);
+  }
+}
+
 /**
  * Builds the model a config names.
  *
@@ -55,11 +66,22 @@ export function createModel(
   cfg: { name: string },
   opts: { seed: number },
 ): LanguageModel {
-  const factory = factories.get(cfg.name);
-  if (!factory) {
+  checkModelName(cfg.name);
+  return factories.get(cfg.name)!(dev, cfg, opts);
+}
+
+/**
+ * Builds the model a config names when it is a {@link GPT} (or a subclass): what evaluation
+ * needs for the KV cache, attention maps and the residual stream. Anything else is a UserError.
+ */
+export function createGpt(dev: Device, cfg: { name: string }, opts: { seed: number }): GPT {
+  const model = createModel(dev, cfg, opts);
+  if (!(model instanceof GPT)) {
+    dev.flush(); // the parameters' initial upload is recorded, not yet submitted
+    model.params.destroy();
     throw new UserError(
-      `model.name: unknown model "${cfg.name}"; known: ${modelNames().join(", ")}`,
+      `model.name: "${cfg.name}" is not a GPT (or subclass); evaluation decodes with GPT's KV cache`,
     );
   }
-  return factory(dev, cfg, opts);
+  return model;
 }

@@ -10,7 +10,7 @@
 import type { DiagnosticsConfig } from "../config/schema.ts";
 import type { BatchSource } from "../data/batch.ts";
 import type { Device } from "../gpu/device.ts";
-import type { GPT } from "../nn/gpt.ts";
+import type { LanguageModel } from "../nn/registry.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 
 /** A diagnostics line before its elapsed time is stamped. */
@@ -112,7 +112,7 @@ export class Diagnostics {
   constructor(
     private readonly cfg: DiagnosticsConfig,
     private readonly dev: Device,
-    private readonly model: GPT,
+    private readonly model: LanguageModel,
     private readonly source: BatchSource,
   ) {}
 

@@ -7,7 +7,7 @@
 
 import type { BatchSource } from "../data/batch.ts";
 import type { Device } from "../gpu/device.ts";
-import type { GPT } from "../nn/gpt.ts";
+import type { LanguageModel } from "../nn/registry.ts";
 import { ops } from "../tensor/ops.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 
@@ -41,7 +41,7 @@ export function argmaxRows(logits: Float32Array, vocab: number, usable = vocab):
  */
 export async function evaluate(
   dev: Device,
-  model: GPT,
+  model: LanguageModel,
   source: BatchSource,
   opts: { batches: number; batchSize: number },
 ): Promise<EvalResult> {
@@ -71,7 +71,7 @@ export async function evaluate(
 
 async function predict(
   dev: Device,
-  model: GPT,
+  model: LanguageModel,
   ids: Int32Array,
   shape: number[],
 ): Promise<Int32Array> {

@@ -11,6 +11,7 @@ import type { Config, ModelConfig } from "../config/schema.ts";
 import "../data/sources_all.ts";
 import { createSource, type TrainingSource } from "../data/sources.ts";
 import type { GPTConfig } from "../nn/gpt.ts";
+import { checkModelName } from "../nn/registry.ts";
 import { UserError } from "../util/errors.ts";
 import { type Checkpoint, loadCheckpoint, resolveResumeTarget } from "./checkpoint.ts";
 
@@ -23,7 +24,7 @@ export interface PreparedRun {
   resume: { runDir: string; checkpointDir: string; checkpoint: Checkpoint } | null;
 }
 
-/** The model section as the GPT constructor takes it (absent optional keys left out). */
+/** The model section as the registry's factories take it (absent optional keys left out). */
 export function toGptConfig(model: ModelConfig): GPTConfig {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(model)) if (v !== undefined) out[k] = v;
@@ -69,6 +70,7 @@ export function modelDifferences(a: ModelConfig, b: ModelConfig): string[] {
 
 /** Builds the source and checks everything; loads the resume checkpoint when asked. */
 export async function prepareRun(cfg: Config, opts: { resume?: string }): Promise<PreparedRun> {
+  checkModelName(cfg.model.name);
   const source = await createSource(cfg.data, {
     seed: cfg.seed,
     seqLen: cfg.model.max_seq_len,

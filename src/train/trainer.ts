@@ -13,7 +13,7 @@ import type { Config } from "../config/schema.ts";
 import type { Batch } from "../data/batch.ts";
 import type { TrainingSource } from "../data/sources.ts";
 import { Device } from "../gpu/device.ts";
-import { GPT } from "../nn/gpt.ts";
+import { createModel, type LanguageModel } from "../nn/registry.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { learningRate } from "../optim/schedule.ts";
 import { ops } from "../tensor/ops.ts";
@@ -53,7 +53,7 @@ export interface TrainOptions {
   /** Called with every metrics line as it is written. */
   onMetrics?: (line: MetricsLine) => void;
   /** Called after every optimizer step (1-based step number) with the model being trained. */
-  onStep?: (step: number, model: GPT) => void;
+  onStep?: (step: number, model: LanguageModel) => void;
 }
 
 /** What {@link train} returns. */
@@ -92,7 +92,7 @@ export async function train(cfg: Config, opts: TrainOptions = {}): Promise<Train
     f16: cfg.device.f16,
   });
   try {
-    const model = new GPT(dev, prepared.gptConfig, { seed: cfg.seed });
+    const model = createModel(dev, prepared.gptConfig, { seed: cfg.seed });
     const optimizer = new AdamW(model.params, {
       lr: cfg.training.learning_rate,
       betas: cfg.training.betas,
@@ -132,7 +132,7 @@ class TrainingLoop {
     private readonly cfg: Config,
     private readonly prepared: PreparedRun,
     private readonly dev: Device,
-    private readonly model: GPT,
+    private readonly model: LanguageModel,
     private readonly optimizer: AdamW,
     private readonly opts: TrainOptions,
   ) {

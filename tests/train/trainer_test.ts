@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import "../../src/data/sources_all.ts";
 import { Device } from "../../src/gpu/device.ts";
-import type { GPT } from "../../src/nn/gpt.ts";
+import { loadModel } from "../../src/eval/load.ts";
+import { Block, type ForwardContext, GPT } from "../../src/nn/gpt.ts";
+import type { ResolvedConfig } from "../../src/nn/gpt_config.ts";
+import type { ParamBuilder } from "../../src/nn/params.ts";
+import { type LanguageModel, registerModel } from "../../src/nn/registry.ts";
+import { ops } from "../../src/tensor/ops.ts";
+import type { Tensor } from "../../src/tensor/tensor.ts";
+import { UserError } from "../../src/util/errors.ts";
 import { readMetrics, type TrainLine } from "../../src/train/metrics.ts";
 import { train } from "../../src/train/trainer.ts";
 import { parseJsonLines } from "../../src/util/fs.ts";
@@ -97,7 +104,7 @@ testNeeding(
     const dev = await Device.open();
     try {
       const cfg = tinyConfig(["training.max_steps=12", "training.checkpoint_every=4"]);
-      const poison = (model: GPT) => {
+      const poison = (model: LanguageModel) => {
         const wte = model.params.tensors.get("wte.weight")!;
         model.params.write(new Map([["wte.weight", new Float32Array(wte.size).fill(NaN)]]));
       };
@@ -156,6 +163,59 @@ testNeeding(
       // The first step's loss is the mean over its two micro-batches at initialisation: ≈ ln 65.
       assert.ok(Math.abs(lines[0].loss - Math.log(65)) < 0.3, `${lines[0].loss}`);
     } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
+
+/** A block whose residual branches are halved: a researcher's registered variant. */
+class HalfResidualBlock extends Block {
+  override forward(x: Tensor, ctx: ForwardContext): Tensor {
+    x = ops.add(x, ops.scale(this.attn.forward(this.ln1.forward(x), ctx), 0.5));
+    return ops.add(x, ops.scale(this.mlp.forward(this.ln2.forward(x), ctx), 0.5));
+  }
+}
+
+class HalfResidualGPT extends GPT {
+  protected override createBlock(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig): Block {
+    return new HalfResidualBlock(pb, prefix, cfg);
+  }
+}
+
+testNeeding(
+  "a WebGPU adapter",
+  gpu,
+  "model registry: a registered model.name is trained and loaded back; an unknown one is refused",
+  async () => {
+    const root = await Deno.makeTempDir();
+    const dev = await Device.open();
+    try {
+      registerModel("trainer_test_half", (d, c, o) => new HalfResidualGPT(d, c, o));
+      const cfg = tinyConfig(["training.max_steps=2", "training.checkpoint_every=2"]);
+      cfg.model.name = "trainer_test_half";
+      const trained: LanguageModel[] = [];
+      const run = await train(cfg, {
+        runsRoot: root,
+        device: dev,
+        progress: false,
+        onStep: (_, model) => trained.push(model),
+      });
+      assert.equal(run.status, "finished");
+      assert.ok(trained.length === 2 && trained[0] instanceof HalfResidualGPT);
+      const loaded = await loadModel(run.dir, { device: dev });
+      assert.ok(loaded.model instanceof HalfResidualGPT, "the checkpoint loader uses the registry");
+      assert.equal(loaded.config.name, "trainer_test_half");
+
+      cfg.model.name = "no_such_model";
+      const before = [...Deno.readDirSync(root)].length;
+      await assert.rejects(
+        train(cfg, { runsRoot: root, device: dev, progress: false }),
+        (e: Error) =>
+          e instanceof UserError && /unknown model "no_such_model"; known: .*gpt/.test(e.message),
+      );
+      assert.equal([...Deno.readDirSync(root)].length, before, "nothing written for a bad name");
+    } finally {
+      dev.destroy();
       await Deno.remove(root, { recursive: true });
     }
   },
