@@ -19,6 +19,7 @@ import { Device } from "../src/gpu/device.ts";
 import { GPT, type GPTConfig } from "../src/nn/gpt.ts";
 import { AdamW } from "../src/optim/adamw.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
+import { runPython } from "../tests/_support/python.ts";
 import { formatShares, KernelProfiler } from "./gpu_profile.ts";
 
 interface Shape {
@@ -144,12 +145,8 @@ async function torchSpeed(
     "--threads",
     threads,
   ].map(String);
-  const out = await new Deno.Command("/usr/bin/python3", { args, stdout: "piped", stderr: "piped" })
-    .output();
-  if (!out.success) {
-    throw new Error(`train_speed.py failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+  const stdout = await runPython(args);
+  const r = JSON.parse(stdout.trim().split("\n").at(-1)!);
   return { tokensPerS: r.tokens_per_s, stepMs: r.step_ms, cpuMs: r.cpu_ms, threads: r.threads };
 }
 

@@ -1,6 +1,6 @@
 /**
- * Running kiln's commands as real subprocesses in tests, and the checks every command's error
- * path shares (exit 2 with a single `error: …` line).
+ * Running kiln's commands (and other programs) as real subprocesses in tests, and the check every
+ * command's error path shares (exit 2 with a single `error: …` line).
  *
  * @module
  */
@@ -25,15 +25,19 @@ export interface CommandOptions {
 }
 
 /**
- * Runs `deno <args>` with NO_COLOR set and captures exit code, stdout and stderr.
+ * Runs `program args` with NO_COLOR set and captures exit code, stdout and stderr.
  *
  * @example
  * ```ts
- * const r = await runDeno(["eval", "console.log(1)"]);
+ * const r = await runCommand("/usr/bin/python3", ["-c", "print(1)"]);
  * ```
  */
-export async function runDeno(args: string[], opts: CommandOptions = {}): Promise<CommandOutput> {
-  const child = new Deno.Command(Deno.execPath(), {
+export async function runCommand(
+  program: string,
+  args: string[],
+  opts: CommandOptions = {},
+): Promise<CommandOutput> {
+  const child = new Deno.Command(program, {
     args,
     cwd: opts.cwd,
     env: { NO_COLOR: "1", ...opts.env },
@@ -49,6 +53,18 @@ export async function runDeno(args: string[], opts: CommandOptions = {}): Promis
   const out = await child.output();
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/**
+ * Runs `deno <args>` (this Deno) through {@link runCommand}.
+ *
+ * @example
+ * ```ts
+ * const r = await runDeno(["eval", "console.log(1)"]);
+ * ```
+ */
+export function runDeno(args: string[], opts: CommandOptions = {}): Promise<CommandOutput> {
+  return runCommand(Deno.execPath(), args, opts);
 }
 
 /**

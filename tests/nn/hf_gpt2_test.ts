@@ -10,6 +10,7 @@ import {
 import { noGrad, Tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { hasPyTorch, hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+import { runPython } from "../_support/python.ts";
 
 Deno.test("gpt2ConfigFromHf maps GPT-2 small's config.json", () => {
   const cfg = gpt2ConfigFromHf({
@@ -102,11 +103,7 @@ testNeeding(
         new Map([["ids", { dtype: "I32", shape: [batch, seqLen], data: ids }]]),
       );
       const script = new URL("../reference/hf_gpt2_reference.py", import.meta.url).pathname;
-      const run = await new Deno.Command("/usr/bin/python3", {
-        args: [script, dir],
-        stderr: "piped",
-      }).output();
-      assert.ok(run.success, new TextDecoder().decode(run.stderr));
+      await runPython([script, dir]);
 
       const gpt = await loadHfGpt2(dev, join(dir, "hf"));
       assert.equal(gpt.config.d_model, 32);

@@ -10,6 +10,7 @@ import { ParameterSet } from "../../src/tensor/parameters.ts";
 import { crossEntropyReference } from "../../src/tensor/reference.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
 import { hasPyTorch, testNeeding } from "../_support/env.ts";
+import { pythonJson } from "../_support/python.ts";
 import { assertClose, f32, gpuTest, randomArray, testDevice } from "../tensor/_helpers.ts";
 
 type Dev = Awaited<ReturnType<typeof testDevice>>;
@@ -210,16 +211,8 @@ for g in d["grads"]:
 out = p.clone(); out[mask] = a.detach(); out[~mask] = b.detach()
 print(json.dumps(out.tolist()))
 `;
-    const child = new Deno.Command("/usr/bin/python3", {
-      args: ["-c", script],
-      stdin: "piped",
-      stdout: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
     const payload = { init: [...init], decay, grads: grads.map((g) => [...g]) };
-    await writer.write(new TextEncoder().encode(JSON.stringify(payload)));
-    await writer.close();
-    const torchParams = JSON.parse(new TextDecoder().decode((await child.output()).stdout));
+    const torchParams = await pythonJson<number[]>(script, payload);
     const set = makeSet(dev, init);
     const opt = new AdamW(set, { lr: 3e-3, betas: [0.9, 0.99], weightDecay: 0.1 });
     for (const g of grads) {

@@ -16,6 +16,7 @@ import {
 import { AdamW } from "../../src/optim/adamw.ts";
 import { noGrad, Tensor } from "../../src/tensor/tensor.ts";
 import { hasPyTorch, hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+import { runPython } from "../_support/python.ts";
 
 const SCRIPT = new URL("./gpt_reference.py", import.meta.url).pathname;
 const available = (await hasPyTorch()) && (await hasWebGpuAdapter());
@@ -67,15 +68,7 @@ function maxAbs(a: ArrayLike<number>): number {
 }
 
 async function runPyTorch(dir: string): Promise<void> {
-  const out = await new Deno.Command("/usr/bin/python3", {
-    args: [SCRIPT, dir],
-    stdout: "piped",
-    stderr: "piped",
-    env: { OMP_NUM_THREADS: "1" },
-  }).output();
-  if (!out.success) {
-    throw new Error(`gpt_reference.py failed:\n${new TextDecoder().decode(out.stderr)}`);
-  }
+  await runPython([SCRIPT, dir], { env: { OMP_NUM_THREADS: "1" } });
 }
 
 async function checkParity(cfg: GPTConfig): Promise<void> {

@@ -3,6 +3,7 @@ import { ops } from "../../src/tensor/ops.ts";
 import * as ref from "../../src/tensor/reference.ts";
 import { noGrad, Tensor } from "../../src/tensor/tensor.ts";
 import { hasPyTorch, testNeeding } from "../_support/env.ts";
+import { pythonJson } from "../_support/python.ts";
 import { assertClose, f32, gpuTest, randomArray, testDevice } from "./_helpers.ts";
 
 Deno.test("oracle: cross-entropy gradient matches finite differences", () => {
@@ -92,15 +93,10 @@ loss = torch.nn.functional.cross_entropy(x, torch.tensor(d["t"]), ignore_index=-
 loss.backward()
 print(json.dumps({"loss": loss.item(), "grad": x.grad.flatten().tolist()}))
 `;
-  const child = new Deno.Command("/usr/bin/python3", {
-    args: ["-c", script],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify({ x: [...logits], t: targets })));
-  await writer.close();
-  const torch = JSON.parse(new TextDecoder().decode((await child.output()).stdout));
+  const torch = await pythonJson<{ loss: number; grad: number[] }>(script, {
+    x: [...logits],
+    t: targets,
+  });
   const x = Tensor.fromArray(dev, logits, [rows, vocab], { requiresGrad: true });
   const t = Tensor.fromArray(dev, targets, [rows], { dtype: "i32" });
   const loss = ops.crossEntropy(x, t, { ignoreIndex: -100 }).retain();
