@@ -5,6 +5,7 @@
  */
 
 import { parse as parseYaml } from "yaml";
+import { globToRegExp } from "./glob.ts";
 import { formatOfPath } from "./readers/file.ts";
 
 /** Split name → glob patterns, for one config. */
@@ -70,25 +71,6 @@ export function cardDataFromReadme(readme: string): Record<string, unknown> | un
   } catch {
     return undefined;
   }
-}
-
-/**
- * A glob as the Hub's `data_files` uses it: `*` and `?` stay inside one path segment, `**` spans
- * folders. Matches the whole repo path.
- */
-export function globToRegExp(glob: string): RegExp {
-  let re = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === "*" && glob[i + 1] === "*") {
-      const slash = glob[i + 2] === "/";
-      re += slash ? "(?:.*/)?" : ".*";
-      i += slash ? 2 : 1;
-    } else if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`);
 }
 
 /** The repo paths (sorted) that match any of `patterns`. */

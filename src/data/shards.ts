@@ -8,6 +8,7 @@
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
+import { globToRegExp } from "./glob.ts";
 
 /** Header size in bytes (256 int32). */
 export const SHARD_HEADER_BYTES = 1024;
@@ -160,14 +161,6 @@ export async function listShards(globOrDir: string): Promise<string[]> {
   }
   if (paths.length === 0) throw new UserError(`no token shards match ${globOrDir}`);
   return paths.sort();
-}
-
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(
-    /\?/g,
-    "[^/]",
-  );
-  return new RegExp(`^${escaped}$`);
 }
 
 /** One loaded shard. */

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import {
   cardConfigs,
   cardDataFromReadme,
-  globToRegExp,
   matchFiles,
   parseDataFiles,
   splitsByFileName,
 } from "../../src/data/hub_configs.ts";
 import { nextLink } from "../../src/data/hub_api.ts";
+import { globToRegExp } from "../../src/data/glob.ts";
 
 Deno.test("data_files globs: * stays in a folder, ** crosses folders", () => {
   assert.ok(globToRegExp("sample/10BT/*").test("sample/10BT/000_00000.parquet"));
