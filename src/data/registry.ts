@@ -8,7 +8,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { UserError } from "../util/errors.ts";
-import { exists } from "../util/fs.ts";
+import { exists, readUserTextFile } from "../util/fs.ts";
 import { datasetDir, type DatasetManifest, MANIFEST_NAME, readManifest } from "./manifest.ts";
 import { type FileFormat, formatOfPath, readFileDocuments } from "./readers/file.ts";
 import type { Delimiter } from "./readers/text.ts";
@@ -128,15 +128,7 @@ const YamlRegistrySchema = z.object({
  * ```
  */
 export async function loadDatasetRegistry(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new UserError(`registry file not found: ${path}`);
-    }
-    throw err;
-  }
+  const text = await readUserTextFile(path, "registry file");
   let raw: unknown;
   try {
     raw = parseYaml(text);

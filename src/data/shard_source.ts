@@ -8,6 +8,7 @@
 
 import { z } from "zod";
 import { UserError } from "../util/errors.ts";
+import { readUserTextFile } from "../util/fs.ts";
 import { KeyedSfc32 } from "../util/random.ts";
 import type { Batch } from "./batch.ts";
 import { type LoadedShard, loadShards } from "./shards.ts";
@@ -113,17 +114,6 @@ export class ShardSource implements TrainingSource {
   }
 }
 
-async function readTokenizerJson(path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new UserError(`data.tokenizer: file not found: ${path}`);
-    }
-    throw err;
-  }
-}
-
 /** Builds the shard source of a validated `data` section. */
 export async function createShardSource(
   data: ShardDataConfig,
@@ -143,7 +133,9 @@ export async function createShardSource(
     name: `shards:${data.train}`,
     vocabSize,
     seqLen: ctx.seqLen,
-    tokenizerJson: data.tokenizer ? await readTokenizerJson(data.tokenizer) : undefined,
+    tokenizerJson: data.tokenizer
+      ? await readUserTextFile(data.tokenizer, "data.tokenizer: file")
+      : undefined,
   });
 }
 

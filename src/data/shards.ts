@@ -7,7 +7,7 @@
 
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../util/errors.ts";
-import { writeFileAtomic } from "../util/fs.ts";
+import { readUserFile, writeFileAtomic } from "../util/fs.ts";
 import { globToRegExp } from "./glob.ts";
 
 /** Header size in bytes (256 int32). */
@@ -124,14 +124,7 @@ export function decodeShard(bytes: Uint8Array, name = "shard"): ShardTokens {
  * ```
  */
 export async function readShard(path: string): Promise<ShardTokens> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new UserError(`shard not found: ${path}`);
-    throw err;
-  }
-  return decodeShard(bytes, path);
+  return decodeShard(await readUserFile(path, "shard"), path);
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import { UserError } from "../util/errors.ts";
-import { writeFileAtomic } from "../util/fs.ts";
+import { readUserFile, writeFileAtomic } from "../util/fs.ts";
 
 /** Element types kiln reads and writes (the safetensors spelling). */
 export type SafetensorsDType =
@@ -272,12 +272,5 @@ export async function writeSafetensors(
  * ```
  */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new UserError(`file not found: ${path}`);
-    throw err;
-  }
-  return decodeSafetensors(bytes, path);
+  return decodeSafetensors(await readUserFile(path), path);
 }

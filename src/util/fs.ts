@@ -1,6 +1,10 @@
-/** File helpers that never leave a half-written file behind. */
+/**
+ * File helpers: writes that never leave a half-written file behind, and reads of files a user
+ * named whose absence is a one-line error.
+ */
 
 import { basename, dirname, join } from "node:path";
+import { UserError } from "./errors.ts";
 
 let tempCounter = 0;
 
@@ -42,6 +46,33 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 /** Writes JSON (pretty, trailing newline) atomically. */
 export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   return writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/**
+ * Reads a file a user named (in a flag or a config); a missing one is the UserError
+ * `<what> not found: <path>`.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readUserFile("data/x_val_000000.bin", "shard");
+ * ```
+ */
+export function readUserFile(path: string, what = "file"): Promise<Uint8Array> {
+  return missingAsUserError(Deno.readFile(path), path, what);
+}
+
+/** {@link readUserFile} as text (`Deno.readTextFile`). */
+export function readUserTextFile(path: string, what = "file"): Promise<string> {
+  return missingAsUserError(Deno.readTextFile(path), path, what);
+}
+
+async function missingAsUserError<T>(read: Promise<T>, path: string, what: string): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new UserError(`${what} not found: ${path}`);
+    throw err;
+  }
 }
 
 /** True when `path` exists (file or directory). */
