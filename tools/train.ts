@@ -3,7 +3,8 @@
  * writes a run directory (see README "Training").
  */
 
-import { parseCliArgs, runCli } from "../src/cli/run.ts";
+import { parseExperimentArgs } from "../src/cli/experiment_args.ts";
+import { runCli } from "../src/cli/run.ts";
 import { launchTraining } from "../src/train/launch.ts";
 import type { TrainResult } from "../src/train/trainer.ts";
 import { UserError } from "../src/util/errors.ts";
@@ -53,23 +54,14 @@ function summary(r: TrainResult): string {
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
 export async function main(args: string[]): Promise<void> {
   const { rest, resume } = takeResume(args);
-  const { values, positionals } = parseCliArgs("train", rest, {
-    config: { type: "string" },
-    runs: { type: "string" },
-    "no-progress": { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) return console.log(HELP);
-  const bad = positionals.find((p) => !p.includes("="));
-  if (bad) {
-    throw new UserError(`train: unexpected argument "${bad}" (overrides look like key=value)`);
-  }
+  const parsed = parseExperimentArgs("train", rest);
+  if (parsed.help) return console.log(HELP);
   const results = await launchTraining({
-    configPath: values.config as string | undefined,
-    overrides: positionals,
+    configPath: parsed.configPath,
+    overrides: parsed.overrides,
     resume,
-    runsRoot: values.runs as string | undefined,
-    trainOptions: { handleSigint: true, progress: values["no-progress"] ? false : undefined },
+    runsRoot: parsed.runsRoot,
+    trainOptions: { handleSigint: true, progress: parsed.progress },
     onRunEnd: (r) => console.log(summary(r)),
   });
   const failed = results.find((r) => r.status === "failed");
