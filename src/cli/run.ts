@@ -49,22 +49,26 @@ export function parseCliArgs<T extends ParseArgsConfig["options"]>(
 
 /** Parses an integer flag value, or throws a UserError naming the flag. */
 export function intFlag(name: string, value: unknown, fallback?: number): number {
-  if (value === undefined) {
-    if (fallback === undefined) throw new UserError(`--${name} is required`);
-    return fallback;
-  }
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new UserError(`--${name}: expected an integer, found "${value}"`);
-  return n;
+  return numericFlag(name, value, fallback, Number.isInteger, "an integer");
 }
 
 /** Parses a number flag value, or throws a UserError naming the flag. */
 export function numberFlag(name: string, value: unknown, fallback?: number): number {
+  return numericFlag(name, value, fallback, Number.isFinite, "a number");
+}
+
+function numericFlag(
+  name: string,
+  value: unknown,
+  fallback: number | undefined,
+  valid: (n: number) => boolean,
+  expected: string,
+): number {
   if (value === undefined) {
     if (fallback === undefined) throw new UserError(`--${name} is required`);
     return fallback;
   }
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new UserError(`--${name}: expected a number, found "${value}"`);
+  if (!valid(n)) throw new UserError(`--${name}: expected ${expected}, found "${value}"`);
   return n;
 }
