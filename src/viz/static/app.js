@@ -971,13 +971,8 @@ async function main() {
   setRuns(runs);
   const wanted = fromHash ?? defaultSelection();
   for (const id of wanted) if (state.byId.has(id)) state.selected.add(id);
-  writeHash();
-  renderRunList();
-  renderTables();
-  await loadSelected();
-  renderCharts();
+  await selectionChanged();
   state.firstChartMs = performance.now();
-  openStream();
   if (state.openRun && state.byId.has(state.openRun)) openRunPage(state.openRun);
   globalThis.kiln = { state, ready: true };
 }
