@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { GPT } from "../nn/gpt.ts";
 import { KVCache } from "../nn/kv_cache.ts";
 import { type SafetensorsTensor, writeSafetensors } from "../nn/safetensors.ts";
-import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { UserError } from "../util/errors.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fs.ts";
 import { checkIdsInVocab, type TextCodec } from "./codec.ts";
@@ -141,16 +141,17 @@ export async function residualStream(
   model: GPT,
   ids: readonly number[],
 ): Promise<Map<string, Float32Array>> {
-  const { residuals, logits } = noGrad(() => {
-    const input = Tensor.fromArray(model.device, ids, [1, ids.length], { dtype: "i32" });
-    const out = model.forward(input, { capture: true });
-    input.release();
-    return out;
-  });
-  logits?.release();
+  // tidy frees everything the forward made except the residuals it returns.
+  const residuals = tidy(() =>
+    noGrad(() => {
+      const input = Tensor.fromArray(model.device, ids, [1, ids.length], { dtype: "i32" });
+      return model.forward(input, { capture: true, lastLogitsOnly: true }).residuals!;
+    })
+  );
   const out = new Map<string, Float32Array>();
-  for (const [i, r] of (residuals ?? []).entries()) {
+  for (const [i, r] of residuals.entries()) {
     out.set(`resid.${i}`, await r.toArray() as Float32Array);
+    r.release();
   }
   return out;
 }

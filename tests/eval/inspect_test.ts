@@ -82,7 +82,10 @@ testNeeding(
     try {
       const { model, p } = await sharpModel(dev);
       const ids = [3, 17, 4, 4, 22, 0, 9];
+      await attentionPatterns(model, ids, { layers: [1] }); // builds the lazy caches
+      const bytes = dev.bytesInUse();
       const patterns = await attentionPatterns(model, ids, { layers: [0, 1] });
+      assert.equal(dev.bytesInUse(), bytes, "attention maps leave no tensors behind");
       assert.deepEqual(patterns.map((x) => `${x.layer}/${x.head}`), ["0/0", "0/1", "1/0", "1/1"]);
       const oracle = layer0Oracle(p, ids);
       let worst = 0;
@@ -135,7 +138,10 @@ testNeeding(
     try {
       const { model, p } = await sharpModel(dev);
       const ids = [1, 2, 3, 5, 8];
+      await residualStream(model, ids); // builds the lazy caches
+      const bytes = dev.bytesInUse();
       const resid = await residualStream(model, ids);
+      assert.equal(dev.bytesInUse(), bytes, "the residual stream leaves no tensors behind");
       assert.deepEqual([...resid.keys()], ["resid.0", "resid.1", "resid.2"]);
       const { x } = layer0Oracle(p, ids);
       const got = resid.get("resid.0")!;

@@ -151,9 +151,14 @@ for (const positional of ["learned", "rope"] as const) {
         const cache = new KVCache(model);
         const prefill = await cache.forward(ids.slice(0, 4), { allLogits: true }).toArray();
         assertRowsClose(prefill as Float32Array, want.subarray(0, 4 * V), "prefill rows 0..3");
+        const bytes = dev.bytesInUse();
         for (let p = 4; p < ids.length; p++) {
-          const row = await cache.forward([ids[p]]).toArray();
+          const logits = cache.forward([ids[p]]);
+          const row = await logits.toArray();
+          logits.release();
           assertRowsClose(row as Float32Array, want.subarray(p * V, (p + 1) * V), `row ${p}`);
+          // A step keeps nothing but the cache rows it wrote (no activations left behind).
+          assert.equal(dev.bytesInUse(), bytes, `GPU bytes in use after step ${p}`);
         }
         cache.release();
       } finally {
