@@ -67,10 +67,23 @@ export type { LoadedShard, ShardTokens } from "./src/data/shards.ts";
 export { train } from "./src/train/trainer.ts";
 export type { TrainOptions, TrainResult } from "./src/train/trainer.ts";
 export { launchTraining } from "./src/train/launch.ts";
-export { GPT } from "./src/nn/gpt.ts";
-export type { ForwardOptions, ForwardResult, GPTConfig } from "./src/nn/gpt.ts";
+export {
+  attentionProbabilities,
+  Block,
+  CausalSelfAttention,
+  ForwardContext,
+  GPT,
+  MLP,
+} from "./src/nn/gpt.ts";
+export type { AttentionCache, ForwardOptions, ForwardResult, GPTConfig } from "./src/nn/gpt.ts";
 export { countGptParams, gptFlopsPerToken } from "./src/nn/gpt_config.ts";
-export { createModel, modelNames, registerModel } from "./src/nn/registry.ts";
+export {
+  checkModelName,
+  createGpt,
+  createModel,
+  modelNames,
+  registerModel,
+} from "./src/nn/registry.ts";
 export type { LanguageModel, ModelFactory } from "./src/nn/registry.ts";
 export { readSafetensors, writeSafetensors } from "./src/nn/safetensors.ts";
 export type { SafetensorsFile, SafetensorsTensor } from "./src/nn/safetensors.ts";

@@ -131,7 +131,8 @@ function recomputingStepper(model: GPT): Stepper {
     const logits = tidy(() =>
       noGrad(() => {
         const ids = Tensor.fromArray(model.device, window, [1, window.length], { dtype: "i32" });
-        return model.forward(ids).logits!;
+        // Only the last position's logits, as nanoGPT's generate does.
+        return model.forward(ids, { lastLogitsOnly: true }).logits!;
       })
     );
     return lastRow(logits);

@@ -18,7 +18,7 @@ import { TaskSource } from "../data/synthetic/tasks/task_source.ts";
 import { Device } from "../gpu/device.ts";
 import type { GPT, GPTConfig } from "../nn/gpt.ts";
 import { loadHfGpt2 } from "../nn/hf_gpt2.ts";
-import { createGpt } from "../nn/registry.ts";
+import { createGpt } from "../nn/models_all.ts";
 import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import {
   type Checkpoint,

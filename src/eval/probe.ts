@@ -15,7 +15,7 @@ import type { Process } from "../data/synthetic/process.ts";
 import { processDataSchema, resolveProcess } from "../data/synthetic/process_source.ts";
 import type { Device } from "../gpu/device.ts";
 import type { GPT } from "../nn/gpt.ts";
-import { createGpt } from "../nn/registry.ts";
+import { createGpt } from "../nn/models_all.ts";
 import { noGrad, Tensor } from "../tensor/tensor.ts";
 import { loadCheckpoint, resolveResumeTarget } from "../train/checkpoint.ts";
 import { toGptConfig } from "../train/prepare.ts";

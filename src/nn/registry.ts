@@ -1,6 +1,7 @@
 /**
  * The model registry: a config's `model.name` picks the architecture. Adding one means writing a
- * module that calls `registerModel` and importing it here; a failed lookup lists the names. The
+ * module that calls `registerModel` and importing it from `models_all.ts` (or, in a script,
+ * before `train()`); a failed lookup lists the names. The
  * trainer (`createModel`) and the evaluation loader (`createGpt`) both build models through it.
  * A GPT variant is a `GPT` subclass overriding `createBlock` (or a `Block` overriding
  * `createAttention` / `forward`): training, evaluation and the KV cache all run its code.

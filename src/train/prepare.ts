@@ -11,7 +11,7 @@ import type { Config, ModelConfig } from "../config/schema.ts";
 import "../data/sources_all.ts";
 import { createSource, type TrainingSource } from "../data/sources.ts";
 import type { GPTConfig } from "../nn/gpt.ts";
-import { checkModelName } from "../nn/registry.ts";
+import { checkModelName } from "../nn/models_all.ts";
 import { UserError } from "../util/errors.ts";
 import { type Checkpoint, loadCheckpoint, resolveResumeTarget } from "./checkpoint.ts";
 
