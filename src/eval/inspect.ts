@@ -78,7 +78,14 @@ export async function attentionPatterns(
   const T = ids.length;
   const out: HeadPattern[] = [];
   for (const layer of layers) {
-    const probs = captured.get(layer)!;
+    const probs = captured.get(layer);
+    if (!probs) {
+      for (const p of captured.values()) p.release();
+      throw new UserError(
+        `layer ${layer} reported no attention probabilities: its attention forward does not call ` +
+          `ctx.observeAttention`,
+      );
+    }
     const values = await probs.toArray() as Float32Array; // [1,H,T,T]
     probs.release();
     for (const head of heads) {

@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Device } from "../../src/gpu/device.ts";
-import { GPT, type GPTConfig } from "../../src/nn/gpt.ts";
+import {
+  Block,
+  CausalSelfAttention,
+  type ForwardContext,
+  GPT,
+  type GPTConfig,
+} from "../../src/nn/gpt.ts";
+import type { ResolvedConfig } from "../../src/nn/gpt_config.ts";
+import type { ParamBuilder } from "../../src/nn/params.ts";
+import { ops } from "../../src/tensor/ops.ts";
+import type { Tensor } from "../../src/tensor/tensor.ts";
+import { UserError } from "../../src/util/errors.ts";
 import { readSafetensors } from "../../src/nn/safetensors.ts";
 import {
   attentionPatterns,
@@ -155,6 +166,46 @@ testNeeding(
     } finally {
       dev.destroy();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+/** An attention variant that does not report its probabilities (no ctx.observeAttention). */
+class SilentAttention extends CausalSelfAttention {
+  override forward(x: Tensor, ctx: ForwardContext): Tensor {
+    const [query, key, value] = this.cAttn.forwardSplit(x, 3);
+    const { keys, values } = ctx.keysValues(key, value);
+    const [q, k, v] = [query, keys, values].map((y) => ops.splitHeads(y, this.cfg.n_head));
+    return this.cProj.forward(ops.mergeHeads(ops.attention(q, k, v)));
+  }
+}
+
+class SilentBlock extends Block {
+  protected override createAttention(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig) {
+    return new SilentAttention(pb, prefix, cfg);
+  }
+}
+
+class SilentGPT extends GPT {
+  protected override createBlock(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig): Block {
+    return new SilentBlock(pb, prefix, cfg);
+  }
+}
+
+testNeeding(
+  "a WebGPU adapter",
+  gpu,
+  "attention maps of a block that does not report them: a one-line UserError",
+  async () => {
+    const dev = await Device.open();
+    try {
+      const model = new SilentGPT(dev, CFG, { seed: 2 });
+      await assert.rejects(
+        attentionPatterns(model, [1, 2, 3]),
+        (e: Error) => e instanceof UserError && /layer 0 reported no attention/.test(e.message),
+      );
+    } finally {
+      dev.destroy();
     }
   },
 );

@@ -167,3 +167,38 @@ for (const positional of ["learned", "rope"] as const) {
     },
   );
 }
+
+testNeeding(
+  "a WebGPU adapter",
+  gpu,
+  "GPT.forward: lastLogitsOnly is the last row; cache and lastLogitsOnly need batch 1",
+  async () => {
+    const dev = await Device.open();
+    try {
+      const model = new GPT(dev, config("rope", false), { seed: 9 });
+      const ids = [4, 8, 15, 16, 23];
+      const want = await fullLogits(model, ids);
+      const last = noGrad(() => {
+        const t = Tensor.fromArray(dev, ids, [1, ids.length], { dtype: "i32" });
+        return model.forward(t, { lastLogitsOnly: true }).logits!;
+      });
+      assert.deepEqual(last.shape, [1, 1, 37]);
+      assertRowsClose(await last.toArray() as Float32Array, want.subarray(4 * 37), "last row");
+      const two = Tensor.fromArray(dev, [...ids, ...ids], [2, ids.length], { dtype: "i32" });
+      const cache = new KVCache(model);
+      assert.throws(() => noGrad(() => model.forward(two, { cache })), /need batch 1, got 2/);
+      assert.throws(() => noGrad(() => model.forward(two, { lastLogitsOnly: true })), /batch 1/);
+      assert.throws(
+        () =>
+          model.forward(two.view(0, [1, 5]), {
+            lastLogitsOnly: true,
+            targets: two.view(0, [1, 5]),
+          }),
+        /lastLogitsOnly gives no loss/,
+      );
+      cache.release();
+    } finally {
+      dev.destroy();
+    }
+  },
+);
