@@ -1,7 +1,9 @@
 /**
  * A GPT decoder in plain TypeScript over engine ops, to be read top to bottom like nanoGPT's
  * model.py: config, attention, MLP, block, model. To try an idea, edit a `forward` here — every op
- * already has its WGSL forward and backward kernel.
+ * already has its WGSL forward and backward kernel — or override `GPT.createBlock` in a subclass.
+ * Decoding with a KV cache runs these same forwards: attention takes its keys and values from
+ * `ctx.keysValues` and its first position from `ctx.positionOffset`.
  *
  * Pre-LN blocks (x + attn(ln_1(x)), x + mlp(ln_2(x))), GELU (tanh) MLP of width d_ffn, learned
  * positions or RoPE, optional dropout, final layernorm, LM head tied to the token embedding by
@@ -15,7 +17,7 @@
 import type { Device } from "../gpu/device.ts";
 import type { ParameterSet } from "../tensor/parameters.ts";
 import { ops } from "../tensor/ops.ts";
-import { noGrad, Tensor, untracked } from "../tensor/tensor.ts";
+import { isGradEnabled, noGrad, Tensor, untracked } from "../tensor/tensor.ts";
 import { UserError } from "../util/errors.ts";
 import { Embedding, LayerNorm, Linear } from "./layers.ts";
 import { ParamBuilder } from "./params.ts";
@@ -308,6 +310,10 @@ export class GPT {
     }
     if ((cache || opts.lastLogitsOnly) && batch !== 1) {
       throw new Error(`GPT.forward: a KV cache and lastLogitsOnly need batch 1, got ${batch}`);
+    }
+    if (cache && isGradEnabled()) {
+      // The cache's views carry no tape: gradients would silently miss the cached keys.
+      throw new Error("GPT.forward: a forward with a KV cache must run under noGrad");
     }
     if (opts.lastLogitsOnly && opts.targets) {
       throw new Error("GPT.forward: lastLogitsOnly gives no loss; leave out targets");

@@ -187,6 +187,8 @@ testNeeding(
       const two = Tensor.fromArray(dev, [...ids, ...ids], [2, ids.length], { dtype: "i32" });
       const cache = new KVCache(model);
       assert.throws(() => noGrad(() => model.forward(two, { cache })), /need batch 1, got 2/);
+      const one = two.view(0, [1, 5]);
+      assert.throws(() => model.forward(one, { cache }), /must run under noGrad/);
       assert.throws(() => noGrad(() => model.forward(two, { lastLogitsOnly: true })), /batch 1/);
       assert.throws(
         () =>
