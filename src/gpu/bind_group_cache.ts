@@ -9,6 +9,22 @@ import type { BufferRegion } from "./recorder.ts";
 /** Entries kept before the cache is emptied (bounds memory held by stale groups). */
 const MAX_ENTRIES = 16384;
 
+/**
+ * A binding must start at a multiple of the adapter's minStorageBufferOffsetAlignment (32 bytes on
+ * lavapipe, up to 256 on GPUs). WebGPU would report a misaligned tensor view as an opaque
+ * validation error; say what happened instead.
+ */
+function checkAlignment(regions: readonly BufferRegion[], alignment: number): void {
+  for (const r of regions) {
+    if (r.byteOffset % alignment !== 0) {
+      throw new Error(
+        `a tensor view at byte offset ${r.byteOffset} cannot be bound: this adapter's ` +
+          `minStorageBufferOffsetAlignment is ${alignment} bytes (copy the slice or align the view)`,
+      );
+    }
+  }
+}
+
 /** Caches bind groups by pipeline and exact buffer ranges. */
 export class BindGroupCache {
   readonly #gpu: GPUDevice;
@@ -36,6 +52,7 @@ export class BindGroupCache {
       return group;
     }
     this.misses++;
+    checkAlignment(regions, this.#gpu.limits.minStorageBufferOffsetAlignment);
     group = this.#gpu.createBindGroup({
       layout,
       entries: regions.map((r, binding) => ({

@@ -194,6 +194,20 @@ export class Device {
     this.recorder.holdUntilFlush(staging);
   }
 
+  /** Records a copy of `src` into `dst` (same length; offsets and length multiples of 4). */
+  copy(src: BufferRegion, dst: BufferRegion): void {
+    if (src.byteLength !== dst.byteLength) {
+      throw new Error(`copy of ${src.byteLength} bytes into a ${dst.byteLength}-byte region`);
+    }
+    this.recorder.copyEncoder().copyBufferToBuffer(
+      src.buffer,
+      src.byteOffset,
+      dst.buffer,
+      dst.byteOffset,
+      Math.ceil(src.byteLength / 4) * 4,
+    );
+  }
+
   /** Records zero-filling of `region` (offset and length multiples of 4). */
   clear(region: BufferRegion): void {
     this.recorder.copyEncoder().clearBuffer(region.buffer, region.byteOffset, region.byteLength);

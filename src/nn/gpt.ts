@@ -330,7 +330,10 @@ export class GPT {
       x = block.forward(x, ctx);
       if (opts.capture) residuals.push(x);
     }
-    if (opts.lastLogitsOnly) x = x.view((seqLen - 1) * c.d_model, [1, 1, c.d_model]);
+    if (opts.lastLogitsOnly) {
+      const last = x.view((seqLen - 1) * c.d_model, [1, 1, c.d_model]);
+      x = last.bindable ? last : last.clone();
+    }
     x = this.lnF.forward(x);
     const head = this.lmHead ? this.lmHead.weight.tensor : this.wte.weight.tensor;
     const logits = ops.linear(x, head); // [B,T,V]

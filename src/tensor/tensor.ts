@@ -282,6 +282,22 @@ export class Tensor implements BufferRegion {
     if (this.#released) throw new Error("tensor was released");
   }
 
+  /**
+   * A copy in fresh storage, with no tape: for a slice (`view`) that a kernel must bind but that
+   * does not start at the adapter's minStorageBufferOffsetAlignment.
+   */
+  clone(): Tensor {
+    this.#check();
+    const out = Tensor.empty(this.device, this.shape, { dtype: this.dtype });
+    this.device.copy(this.#region(), out.#region());
+    return out;
+  }
+
+  /** True when a kernel can bind this tensor where it starts (its offset is aligned). */
+  get bindable(): boolean {
+    return this.byteOffset % this.device.limits.minStorageBufferOffsetAlignment === 0;
+  }
+
   #region(): BufferRegion {
     return { buffer: this.buffer, byteOffset: this.byteOffset, byteLength: this.byteLength };
   }
