@@ -5,7 +5,9 @@
 
 import { runCli } from "../src/cli/run.ts";
 import { UserError } from "../src/util/errors.ts";
+import { main as demo } from "./demo.ts";
 import { main as download } from "./download.ts";
+import { main as probe } from "./probe.ts";
 import { main as runs } from "./runs.ts";
 import { main as tokenize } from "./tokenize.ts";
 import { main as train } from "./train.ts";
@@ -13,10 +15,12 @@ import { main as validate } from "./validate.ts";
 import { main as viz } from "./visualize.ts";
 
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; about: string }> = {
+  demo: { run: demo, about: "train the mess3 demo and compare it with the optimal loss" },
   download: { run: download, about: "fetch a Hugging Face Hub dataset into the local cache" },
   tokenize: { run: tokenize, about: "analyze, train and apply BPE tokenizers; write token shards" },
   train: { run: train, about: "train a model from a YAML config" },
   validate: { run: validate, about: "evaluate, sample, chat with and inspect a trained model" },
+  probe: { run: probe, about: "belief-state probe of a model trained on a process" },
   runs: { run: runs, about: "list training runs" },
   viz: { run: viz, about: "serve the run visualizer on 127.0.0.1" },
 };

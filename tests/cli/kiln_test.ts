@@ -8,7 +8,7 @@ function kiln(...args: string[]) {
 Deno.test("kiln lists its commands and dispatches to them", async () => {
   const help = await kiln("--help");
   assert.equal(help.code, 0);
-  for (const c of ["train", "viz", "runs", "download"]) {
+  for (const c of ["train", "viz", "runs", "download", "tokenize", "validate", "demo", "probe"]) {
     assert.match(help.stdout, new RegExp(`\\b${c}\\b`));
   }
   const sub = await kiln("train", "--help");
