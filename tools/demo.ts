@@ -4,9 +4,9 @@
  * the visualizer.
  */
 
-import { parseCliArgs, runCli } from "../src/cli/run.ts";
+import { parseExperimentArgs } from "../src/cli/experiment_args.ts";
+import { runCli } from "../src/cli/run.ts";
 import { formatDemoSummary, runDemo } from "../src/eval/demo.ts";
-import { UserError } from "../src/util/errors.ts";
 
 const HELP = `Usage: deno task demo [--config configs/mess3.yaml] [key.path=value …]
 
@@ -23,22 +23,13 @@ Options:
 
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
 export async function main(args: string[]): Promise<void> {
-  const { values, positionals } = parseCliArgs("demo", args, {
-    config: { type: "string" },
-    runs: { type: "string" },
-    "no-progress": { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (values.help) return console.log(HELP);
-  const bad = positionals.find((p) => !p.includes("="));
-  if (bad) {
-    throw new UserError(`demo: unexpected argument "${bad}" (overrides look like key=value)`);
-  }
+  const parsed = parseExperimentArgs("demo", args);
+  if (parsed.help) return console.log(HELP);
   const result = await runDemo({
-    configPath: (values.config as string | undefined) ?? "configs/mess3.yaml",
-    overrides: positionals,
-    progress: values["no-progress"] ? false : undefined,
-    runsRoot: values.runs as string | undefined,
+    configPath: parsed.configPath ?? "configs/mess3.yaml",
+    overrides: parsed.overrides,
+    progress: parsed.progress,
+    runsRoot: parsed.runsRoot,
   });
   console.log(formatDemoSummary(result));
 }
