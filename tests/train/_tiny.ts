@@ -3,6 +3,7 @@
 import "../../src/data/sources_all.ts";
 import { resolveConfigs } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
+import { Device } from "../../src/gpu/device.ts";
 
 /** A tiny char model on tinyshakespeare: 40 steps take a few seconds on lavapipe. */
 export function tinyConfig(overrides: string[] = []): Config {
@@ -24,4 +25,18 @@ export function tinyConfig(overrides: string[] = []): Config {
     },
   };
   return resolveConfigs(raw, overrides, "tiny")[0].config;
+}
+
+/** Runs `fn` with a fresh device and an empty runs root, and cleans both up afterwards. */
+export async function withDeviceAndRoot(
+  fn: (dev: Device, root: string) => Promise<void>,
+): Promise<void> {
+  const root = await Deno.makeTempDir();
+  const dev = await Device.open();
+  try {
+    await fn(dev, root);
+  } finally {
+    dev.destroy();
+    await Deno.remove(root, { recursive: true });
+  }
 }

@@ -3,13 +3,12 @@ import { join } from "node:path";
 import "../../src/data/sources_all.ts";
 import { resolveConfigs } from "../../src/config/load.ts";
 import { createSource } from "../../src/data/sources.ts";
-import { Device } from "../../src/gpu/device.ts";
 import { readSafetensors } from "../../src/nn/safetensors.ts";
 import { attentionEntropy, meanRowNorm } from "../../src/train/diagnostics.ts";
 import { readMetrics } from "../../src/train/metrics.ts";
 import { train } from "../../src/train/trainer.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
-import { tinyConfig } from "./_tiny.ts";
+import { tinyConfig, withDeviceAndRoot } from "./_tiny.ts";
 
 const gpu = await hasWebGpuAdapter();
 
@@ -37,9 +36,7 @@ testNeeding(
   gpu,
   "diagnostics: lines at their cadence; embedding norms match a CPU recomputation",
   async () => {
-    const root = await Deno.makeTempDir();
-    const dev = await Device.open();
-    try {
+    await withDeviceAndRoot(async (dev, root) => {
       const cfg = tinyConfig([
         "training.max_steps=4",
         "training.checkpoint_every=4",
@@ -83,10 +80,7 @@ testNeeding(
       const expected = meanRowNorm(emb, C);
       assert.ok(Math.abs((last["act_norm/embedding"] as number) - expected) < 1e-5 * expected);
       for (const k of ["first", "middle", "last"]) assert.ok((last[`act_norm/${k}`] as number) > 0);
-    } finally {
-      dev.destroy();
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 );
 

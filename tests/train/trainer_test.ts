@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import "../../src/data/sources_all.ts";
-import { Device } from "../../src/gpu/device.ts";
 import { loadModel } from "../../src/eval/load.ts";
 import { Block, type ForwardContext, GPT } from "../../src/nn/gpt.ts";
 import type { ResolvedConfig } from "../../src/nn/gpt_config.ts";
@@ -14,7 +13,7 @@ import { readMetrics, type TrainLine } from "../../src/train/metrics.ts";
 import { train } from "../../src/train/trainer.ts";
 import { parseJsonLines } from "../../src/util/fs.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
-import { tinyConfig } from "./_tiny.ts";
+import { tinyConfig, withDeviceAndRoot } from "./_tiny.ts";
 
 const gpu = await hasWebGpuAdapter();
 
@@ -27,9 +26,7 @@ testNeeding(
   gpu,
   "training: same seed → same curve; 20 + resume + 20 = 40 straight, bit for bit",
   async () => {
-    const root = await Deno.makeTempDir();
-    const dev = await Device.open();
-    try {
+    await withDeviceAndRoot(async (dev, root) => {
       const cfg = tinyConfig();
       const a = await train(cfg, { runsRoot: root, device: dev, progress: false });
       const b = await train(cfg, { runsRoot: root, device: dev, progress: false });
@@ -88,10 +85,7 @@ testNeeding(
         Math.abs(val[0].loss - Math.log(65)) < 0.3,
         `initial val loss ≈ ln 65: ${val[0].loss}`,
       );
-    } finally {
-      dev.destroy();
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 );
 
@@ -100,9 +94,7 @@ testNeeding(
   gpu,
   "guards: a NaN is caught, the lr is cut and training recovers; repeated NaNs fail the run",
   async () => {
-    const root = await Deno.makeTempDir();
-    const dev = await Device.open();
-    try {
+    await withDeviceAndRoot(async (dev, root) => {
       const cfg = tinyConfig(["training.max_steps=12", "training.checkpoint_every=4"]);
       const poison = (model: LanguageModel) => {
         const wte = model.params.tensors.get("wte.weight")!;
@@ -142,10 +134,7 @@ testNeeding(
       assert.equal(info.status, "failed");
       const latest = JSON.parse(await Deno.readTextFile(join(bad.dir, "checkpoints", "latest")));
       assert.equal(latest.step, 0);
-    } finally {
-      dev.destroy();
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 );
 
@@ -187,9 +176,7 @@ testNeeding(
   gpu,
   "model registry: a registered model.name is trained and loaded back; an unknown one is refused",
   async () => {
-    const root = await Deno.makeTempDir();
-    const dev = await Device.open();
-    try {
+    await withDeviceAndRoot(async (dev, root) => {
       registerModel("trainer_test_half", (d, c, o) => new HalfResidualGPT(d, c, o));
       const cfg = tinyConfig(["training.max_steps=2", "training.checkpoint_every=2"]);
       cfg.model.name = "trainer_test_half";
@@ -214,9 +201,6 @@ testNeeding(
           e instanceof UserError && /unknown model "no_such_model"; known: .*gpt/.test(e.message),
       );
       assert.equal([...Deno.readDirSync(root)].length, before, "nothing written for a bad name");
-    } finally {
-      dev.destroy();
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 );
