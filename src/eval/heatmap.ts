@@ -10,8 +10,17 @@ export interface Heatmap {
   title?: string;
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const XML_ENTITIES: Record<string, string> = {
+  "<": "&lt;",
+  ">": "&gt;",
+  "&": "&amp;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+/** Escapes text for SVG/XML content and attribute values. */
+export function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => XML_ENTITIES[c]);
 }
 
 /** White (0) to dark blue (1). */

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { escapeXml } from "./heatmap.ts";
+
 /** How points were placed in the plane. */
 export interface Projection {
   kind: "simplex" | "pca";
@@ -82,13 +84,6 @@ function topEigenvectors(m: Float64Array, n: number, count: number): Float64Arra
 export interface ScatterPanel {
   title: string;
   points: [number, number][];
-}
-
-function escapeXml(s: string): string {
-  return s.replace(
-    /[<>&"]/g,
-    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!,
-  );
 }
 
 /**
