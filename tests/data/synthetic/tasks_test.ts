@@ -16,6 +16,8 @@ Deno.test("multiplication format matches REFERENCE.md: 3719 x 3349, least signif
   assert.equal(prompt + answer, "9 1 7 3 * 9 4 3 3 #### 1 3 9 4 5 4 2 1");
   const msb = multiplicationExample(3719n, 3349n, 4, "msb");
   assert.equal(msb.prompt + msb.answer, "3 7 1 9 * 3 3 4 9 #### 1 2 4 5 4 9 3 1");
+  const compact = multiplicationExample(3719n, 3349n, 4, "lsb", "compact");
+  assert.equal(compact.prompt + compact.answer, "9173*9433=13945421");
 });
 
 Deno.test("every task's answers are right (checked by independent arithmetic/string code)", () => {
@@ -25,12 +27,17 @@ Deno.test("every task's answers are right (checked by independent arithmetic/str
     return Number((order === "lsb" ? d.reverse() : d).join(""));
   };
   for (const order of ["lsb", "msb"]) {
-    const t = tasks.multiplication({ digits: 3, order });
-    for (let i = 0; i < 200; i++) {
-      const { prompt, answer } = t.sample(rng);
-      const [a, b] = prompt.replace(" #### ", "").split(" * ").map((x) => undigit(x, order));
-      assert.equal(undigit(answer, order), a * b, `${prompt}${answer}`);
-      assert.equal(answer.length, 11);
+    for (const format of ["spaced", "compact"]) {
+      const t = tasks.multiplication({ digits: 3, order, format });
+      for (let i = 0; i < 200; i++) {
+        const { prompt, answer } = t.sample(rng);
+        const spaced = (s: string) => format === "spaced" ? s : s.split("").join(" ");
+        const [a, b] = spaced(prompt).replace(/ ?(####|=) ?$/, "").split(" * ")
+          .map((x) => undigit(x, order));
+        assert.equal(undigit(spaced(answer), order), a * b, `${prompt}${answer}`);
+        assert.equal(answer.length, format === "spaced" ? 11 : 6);
+        assert.equal(prompt.length + answer.length, t.maxLength);
+      }
     }
   }
   const mod = tasks.modular_addition({ p: 13 });
@@ -79,6 +86,7 @@ Deno.test("registry lists names; bad names and parameters are one-line user erro
   );
   assert.throws(() => createTask("multiplication", { digits: 0 }), /digits must be an integer/);
   assert.throws(() => createTask("multiplication", { order: "big" }), /"lsb" or "msb"/);
+  assert.throws(() => createTask("multiplication", { format: "dense" }), /"spaced" or "compact"/);
   assert.throws(() => createTask("copy", { length: 3 }), /unknown parameter "length"/);
 });
 

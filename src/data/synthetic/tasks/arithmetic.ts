@@ -6,34 +6,44 @@ import { checkKnownParams, intParam, type Task, type TaskParams } from "./task.t
 
 const DIGITS = "0123456789";
 
-/** Digits of `n`, exactly `width` of them (zero padded), space separated, in the given order. */
-function spacedDigits(n: bigint, width: number, order: "lsb" | "msb"): string {
+type DigitOrder = "lsb" | "msb";
+type MultiplicationFormat = "spaced" | "compact";
+
+/** Digits of `n`, exactly `width` of them (zero padded), in the given order, joined by `joiner`. */
+function orderedDigits(n: bigint, width: number, order: DigitOrder, joiner: string): string {
   const digits = n.toString().padStart(width, "0").split("");
-  return (order === "lsb" ? digits.reverse() : digits).join(" ");
+  return (order === "lsb" ? digits.reverse() : digits).join(joiner);
 }
 
 /**
- * Multiplication of two `digits`-digit numbers (zero padded), digits space separated and written
- * least-significant first by default: `9 1 7 3 * 9 4 3 3 #### 1 3 9 4 5 4 2 1` is
- * 3719 × 3349 = 12454931. The product always has 2·digits digits.
+ * Multiplication of two `digits`-digit numbers (zero padded), written least-significant digit
+ * first by default. `format: spaced` (the default, REFERENCE.md's) separates every character:
+ * `9 1 7 3 * 9 4 3 3 #### 1 3 9 4 5 4 2 1` is 3719 × 3349 = 12454931. `format: compact` writes
+ * the same problem as `9173*9433=13945421`: the same information in about half the tokens, so
+ * a step costs half as much. The product always has 2·digits digits.
  */
 export function multiplication(params: TaskParams = {}): Task {
-  checkKnownParams(params, ["digits", "order"], "multiplication");
+  checkKnownParams(params, ["digits", "order", "format"], "multiplication");
   const digits = intParam(params, "digits", 2, "multiplication", 1, 20);
   const order = params.order ?? "lsb";
   if (order !== "lsb" && order !== "msb") {
     throw new UserError(`multiplication: parameter order must be "lsb" or "msb", got ${order}`);
   }
-  const operandChars = 2 * digits - 1;
+  const format = params.format ?? "spaced";
+  if (format !== "spaced" && format !== "compact") {
+    throw new UserError(
+      `multiplication: parameter format must be "spaced" or "compact", got ${format}`,
+    );
+  }
+  const example = (a: bigint, b: bigint) => multiplicationExample(a, b, digits, order, format);
+  const sample = example(0n, 0n);
   return {
-    name: `multiplication(${digits}x${digits},${order})`,
-    alphabet: DIGITS + " *#",
-    separator: " #### ",
-    maxLength: 2 * operandChars + 3 + 6 + (4 * digits - 1),
+    name: `multiplication(${digits}x${digits},${order}${format === "compact" ? ",compact" : ""})`,
+    alphabet: DIGITS + (format === "spaced" ? " *#" : "*="),
+    separator: format === "spaced" ? " #### " : "=",
+    maxLength: sample.prompt.length + sample.answer.length,
     sample(rng: Rng) {
-      const a = randomDigits(rng, digits);
-      const b = randomDigits(rng, digits);
-      return multiplicationExample(a, b, digits, order);
+      return example(randomDigits(rng, digits), randomDigits(rng, digits));
     },
   };
 }
@@ -43,10 +53,15 @@ export function multiplicationExample(
   a: bigint,
   b: bigint,
   digits: number,
-  order: "lsb" | "msb",
+  order: DigitOrder,
+  format: MultiplicationFormat = "spaced",
 ): { prompt: string; answer: string } {
-  const prompt = `${spacedDigits(a, digits, order)} * ${spacedDigits(b, digits, order)} #### `;
-  return { prompt, answer: spacedDigits(a * b, 2 * digits, order) };
+  const joiner = format === "spaced" ? " " : "";
+  const number = (n: bigint, width: number) => orderedDigits(n, width, order, joiner);
+  const prompt = format === "spaced"
+    ? `${number(a, digits)} * ${number(b, digits)} #### `
+    : `${number(a, digits)}*${number(b, digits)}=`;
+  return { prompt, answer: number(a * b, 2 * digits) };
 }
 
 function randomDigits(rng: Rng, count: number): bigint {
