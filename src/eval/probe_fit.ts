@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Rng } from "../data/synthetic/rng.ts";
+import { KeyedXoshiro128 } from "../util/random.ts";
 
 /** A design: `n` rows of `dIn` features (float32 is plenty for activations) and row weights. */
 export interface ProbeData {
@@ -193,7 +193,7 @@ export function foldRows(
 
 /** A seeded random permutation of 0..n−1 (Fisher–Yates). */
 export function permutation(n: number, seed: number): Int32Array {
-  const rng = new Rng([seed, 0x9e47]);
+  const rng = new KeyedXoshiro128([seed, 0x9e47]);
   const p = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = rng.int(0, i);

@@ -10,15 +10,15 @@ import {
 import { fitAffine, predictAll, probeScores } from "../../src/eval/probe_fit.ts";
 import { beliefProjection, scatterSvg } from "../../src/eval/probe_plot.ts";
 import { processes } from "../../src/data/synthetic/processes.ts";
-import { Rng } from "../../src/data/synthetic/rng.ts";
+import { KeyedXoshiro128 } from "../../src/util/random.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
 
-function randomMatrix(rng: Rng, rows: number, cols: number): Float64Array {
+function randomMatrix(rng: KeyedXoshiro128, rows: number, cols: number): Float64Array {
   return Float64Array.from({ length: rows * cols }, () => rng.next() * 2 - 1);
 }
 
 Deno.test("affine fit recovers a known map exactly from noiseless data", () => {
-  const rng = new Rng([1]);
+  const rng = new KeyedXoshiro128([1]);
   const [n, dIn, dOut] = [200, 6, 3];
   const x = randomMatrix(rng, n, dIn);
   const w = randomMatrix(rng, dIn, dOut);
@@ -40,7 +40,7 @@ Deno.test("affine fit recovers a known map exactly from noiseless data", () => {
 });
 
 Deno.test("weighted fit: residuals orthogonal to features, weights act as row multiplicities", () => {
-  const rng = new Rng([2]);
+  const rng = new KeyedXoshiro128([2]);
   const [n, dIn, dOut] = [60, 4, 2];
   const x = randomMatrix(rng, n, dIn);
   const y = randomMatrix(rng, n, dOut);
@@ -78,7 +78,7 @@ Deno.test("weighted fit: residuals orthogonal to features, weights act as row mu
 });
 
 Deno.test("cross-validation exposes overfitting that the in-sample R² hides", () => {
-  const rng = new Rng([3]);
+  const rng = new KeyedXoshiro128([3]);
   const [n, dIn, dOut] = [40, 30, 2];
   const d = { x: randomMatrix(rng, n, dIn), y: randomMatrix(rng, n, dOut), n, dIn, dOut };
   const { scores } = probeScores(d);

@@ -1,12 +1,14 @@
 // Expected integers come from a separate Python transcription of each published algorithm
-// (murmur3 fmix32, FNV-1a, mulberry32, sfc32); they also pin the streams that resume, dataset
+// (murmur3 fmix32, FNV-1a, mulberry32, sfc32, xoshiro128**); they also pin the streams that resume, dataset
 // splits and parameter init depend on.
 import assert from "node:assert/strict";
 import {
   fmix32,
   fnv1a32,
+  hashInts,
   hashUniform,
   KeyedSfc32,
+  KeyedXoshiro128,
   Mulberry32,
   WeylFmix32,
 } from "../../src/util/random.ts";
@@ -66,4 +68,17 @@ Deno.test("hashUniform: a stateless draw per (seed, index)", () => {
   let below = 0;
   for (let i = 0; i < 10_000; i++) if (hashUniform(1, i) < 0.1) below++;
   assert.ok(Math.abs(below - 1000) < 120, `${below} of 10000 below 0.1`);
+});
+
+Deno.test("KeyedXoshiro128: xoshiro128** keyed by a list of integers (synthetic data streams)", () => {
+  assert.equal(hashInts([1, 2, 3]), 1528416015);
+  const rng = new KeyedXoshiro128([1337, 1, 2 ** 40 + 5, 7]);
+  assert.deepEqual(
+    [rng.nextUint32(), rng.nextUint32(), rng.nextUint32()],
+    [3916235581, 2236269582, 3453592031],
+  );
+  for (let i = 0; i < 1000; i++) {
+    const k = rng.int(3, 9);
+    assert.ok(Number.isInteger(k) && k >= 3 && k <= 9);
+  }
 });

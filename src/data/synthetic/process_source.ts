@@ -15,7 +15,7 @@ import type { Batch, BatchSource } from "../batch.ts";
 import { registerSource } from "../sources.ts";
 import type { Process } from "./process.ts";
 import { createProcess, custom } from "./processes.ts";
-import { Rng } from "./rng.ts";
+import { KeyedXoshiro128 } from "../../util/random.ts";
 import { pathTable, sampleByBelief, samplePath, type SamplingMethod } from "./sampling.ts";
 import { generatorLength, modelVocabSize, specialTokenIds } from "./sequence.ts";
 import { entropyRate, optimalLoss } from "./theory.ts";
@@ -71,7 +71,7 @@ export class ProcessSource implements BatchSource {
   private readonly bosId: number | null;
   private readonly eosId: number | null;
   private readonly seed: number;
-  private readonly sampleInto: (rng: Rng, out: Int32Array) => void;
+  private readonly sampleInto: (rng: KeyedXoshiro128, out: Int32Array) => void;
 
   constructor(process: Process, opts: ProcessSourceOptions) {
     const special = { bos: opts.bos ?? false, eos: opts.eos ?? false };
@@ -120,7 +120,7 @@ export class ProcessSource implements BatchSource {
     const start = this.bosId === null ? 0 : 1;
     if (this.bosId !== null) tokens[0] = this.bosId;
     if (this.eosId !== null) tokens[tokens.length - 1] = this.eosId;
-    const rng = new Rng([this.seed, stream, index, row]);
+    const rng = new KeyedXoshiro128([this.seed, stream, index, row]);
     this.sampleInto(rng, tokens.subarray(start, start + this.generatorLen));
     return tokens;
   }

@@ -6,7 +6,7 @@
 
 import { UserError } from "../../util/errors.ts";
 import type { Process } from "./process.ts";
-import type { Rng } from "./rng.ts";
+import type { KeyedXoshiro128 } from "../../util/random.ts";
 
 /** How tokens are drawn: through hidden-state paths or through beliefs. */
 export type SamplingMethod = "path" | "belief";
@@ -48,7 +48,7 @@ export function pathTable(process: Process): PathTable {
 export function samplePath(
   process: Process,
   table: PathTable,
-  rng: Rng,
+  rng: KeyedXoshiro128,
   out: Int32Array,
 ): void {
   const n = process.nStates;
@@ -61,7 +61,7 @@ export function samplePath(
 }
 
 /** `length` tokens drawn from the next-token law of the running belief, written into `out`. */
-export function sampleByBelief(process: Process, rng: Rng, out: Int32Array): void {
+export function sampleByBelief(process: Process, rng: KeyedXoshiro128, out: Int32Array): void {
   let belief: Float64Array = Float64Array.from(process.stationary);
   const cumulative = new Float64Array(process.vocabSize);
   for (let t = 0; t < out.length; t++) {

@@ -8,7 +8,7 @@ import {
   taskDataSchema,
   TaskSource,
 } from "../../../src/data/synthetic/tasks/task_source.ts";
-import { Rng } from "../../../src/data/synthetic/rng.ts";
+import { KeyedXoshiro128 } from "../../../src/util/random.ts";
 import { UserError } from "../../../src/util/errors.ts";
 
 Deno.test("multiplication format matches REFERENCE.md: 3719 x 3349, least significant first", () => {
@@ -21,7 +21,7 @@ Deno.test("multiplication format matches REFERENCE.md: 3719 x 3349, least signif
 });
 
 Deno.test("every task's answers are right (checked by independent arithmetic/string code)", () => {
-  const rng = new Rng([1]);
+  const rng = new KeyedXoshiro128([1]);
   const undigit = (s: string, order: string) => {
     const d = s.trim().split(" ");
     return Number((order === "lsb" ? d.reverse() : d).join(""));

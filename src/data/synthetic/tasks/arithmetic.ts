@@ -1,7 +1,7 @@
 /** Arithmetic tasks: multi-digit multiplication and modular addition. */
 
 import { UserError } from "../../../util/errors.ts";
-import type { Rng } from "../rng.ts";
+import type { KeyedXoshiro128 } from "../../../util/random.ts";
 import { checkKnownParams, intParam, type Task, type TaskParams } from "./task.ts";
 
 const DIGITS = "0123456789";
@@ -42,7 +42,7 @@ export function multiplication(params: TaskParams = {}): Task {
     alphabet: DIGITS + (format === "spaced" ? " *#" : "*="),
     separator: format === "spaced" ? " #### " : "=",
     maxLength: sample.prompt.length + sample.answer.length,
-    sample(rng: Rng) {
+    sample(rng: KeyedXoshiro128) {
       return example(randomDigits(rng, digits), randomDigits(rng, digits));
     },
   };
@@ -64,7 +64,7 @@ export function multiplicationExample(
   return { prompt, answer: number(a * b, 2 * digits) };
 }
 
-function randomDigits(rng: Rng, count: number): bigint {
+function randomDigits(rng: KeyedXoshiro128, count: number): bigint {
   let s = "";
   for (let i = 0; i < count; i++) s += DIGITS[rng.int(0, 9)];
   return BigInt(s);
@@ -80,7 +80,7 @@ export function modular_addition(params: TaskParams = {}): Task {
     alphabet: DIGITS + "+=",
     separator: "=",
     maxLength: 3 * width + 2,
-    sample(rng: Rng) {
+    sample(rng: KeyedXoshiro128) {
       const a = rng.int(0, p - 1);
       const b = rng.int(0, p - 1);
       return { prompt: `${a}+${b}=`, answer: String((a + b) % p) };

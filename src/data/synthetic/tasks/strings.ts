@@ -1,6 +1,6 @@
 /** String tasks over random characters: copy, reverse, sort and histogram. */
 
-import type { Rng } from "../rng.ts";
+import type { KeyedXoshiro128 } from "../../../util/random.ts";
 import { checkKnownParams, intParam, type Task, type TaskParams } from "./task.ts";
 
 const LOWER = "abcdefghijklmnopqrstuvwxyz";
@@ -8,7 +8,7 @@ const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const DIGITS = "0123456789";
 const SEPARATOR = " :: ";
 
-function randomString(rng: Rng, chars: string, minLen: number, maxLen: number): string {
+function randomString(rng: KeyedXoshiro128, chars: string, minLen: number, maxLen: number): string {
   const n = rng.int(minLen, maxLen);
   let s = "";
   for (let i = 0; i < n; i++) s += chars[rng.int(0, chars.length - 1)];
@@ -37,7 +37,7 @@ function stringTask(
     alphabet: chars + SEPARATOR[0] + SEPARATOR[1] + extraAlphabet,
     separator: SEPARATOR,
     maxLength: maxLen + SEPARATOR.length + maxAnswer,
-    sample(rng: Rng) {
+    sample(rng: KeyedXoshiro128) {
       const s = randomString(rng, chars, minLen, maxLen);
       return { prompt: s + SEPARATOR, answer: answer(s) };
     },

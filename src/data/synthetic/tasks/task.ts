@@ -5,7 +5,7 @@
  */
 
 import { UserError } from "../../../util/errors.ts";
-import { hashInts, type Rng } from "../rng.ts";
+import { fnv1a32, hashInts, type KeyedXoshiro128 } from "../../../util/random.ts";
 
 /** One example: `prompt` ends with the task's separator; `answer` follows it. */
 export interface TaskSample {
@@ -24,7 +24,7 @@ export interface Task {
   /** Longest prompt + answer in characters (EOS not counted). */
   readonly maxLength: number;
   /** Draws one example from `rng`. */
-  sample(rng: Rng): TaskSample;
+  sample(rng: KeyedXoshiro128): TaskSample;
 }
 
 /** Parameters of a task factory, as under `data.params`. */
@@ -68,18 +68,12 @@ export class CharVocab {
   }
 }
 
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 /**
  * Whether a prompt belongs to the validation split: a hash of (seed, prompt) below the fraction.
  * Membership depends on the prompt alone, so no problem is ever in both splits.
  */
 export function inValidationSplit(prompt: string, seed: number, valFraction: number): boolean {
-  return hashInts([seed, 0x5e11, fnv1a(prompt)]) / 4294967296 < valFraction;
+  return hashInts([seed, 0x5e11, fnv1a32(prompt)]) / 4294967296 < valFraction;
 }
 
 /** Most draws tried before giving up on finding an example of the wanted split. */
@@ -91,7 +85,7 @@ const MAX_SPLIT_TRIES = 10_000;
  */
 export function sampleInSplit(
   task: Task,
-  rng: Rng,
+  rng: KeyedXoshiro128,
   split: "train" | "val",
   seed: number,
   valFraction: number,

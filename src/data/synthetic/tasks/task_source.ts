@@ -12,7 +12,7 @@ import { z } from "zod";
 import { UserError } from "../../../util/errors.ts";
 import { type Batch, type BatchSource, IGNORE_INDEX } from "../../batch.ts";
 import { registerSource } from "../../sources.ts";
-import { Rng } from "../rng.ts";
+import { KeyedXoshiro128 } from "../../../util/random.ts";
 import { createTask } from "./registry.ts";
 import { CharVocab, sampleInSplit, type Task } from "./task.ts";
 
@@ -102,7 +102,12 @@ export class TaskSource implements BatchSource {
 
   /** The prompt and answer of row `row` of batch `index` in a split. */
   example(split: "train" | "val", index: number, row: number) {
-    const rng = new Rng([this.seed, split === "train" ? TRAIN_STREAM : VAL_STREAM, index, row]);
+    const rng = new KeyedXoshiro128([
+      this.seed,
+      split === "train" ? TRAIN_STREAM : VAL_STREAM,
+      index,
+      row,
+    ]);
     return sampleInSplit(this.task, rng, split, this.seed, this.valFraction);
   }
 
