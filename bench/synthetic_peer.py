@@ -31,6 +31,11 @@ parser.add_argument("--warmup", type=int, default=50)
 parser.add_argument("--every", type=int, default=250)
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--rope", action="store_true", help="rotary positions instead of learned")
+parser.add_argument("--torch-init", action="store_true",
+                    help="PyTorch's default Linear biases (uniform) and c_proj std 0.02 instead of "
+                         "kiln's GPT-2 init (zero biases, c_proj 0.02/sqrt(2 n_layer))")
+parser.add_argument("--decay-all", action="store_true",
+                    help="weight decay on every parameter, not only on matrices and embeddings")
 parser.add_argument("--format", choices=["compact", "spaced"], default="compact",
                     help="multiplication: 91*94=1390 or 9 1 * 9 4 #### 1 3 9 0")
 parser.add_argument("--min-len", type=int, default=5, help="histogram string lengths")
@@ -87,9 +92,13 @@ class GPT(torch.nn.Module):
         self.wte, self.wpe = torch.nn.Embedding(vocab, d), torch.nn.Embedding(seq_len, d)
         self.h = torch.nn.ModuleList([Block(d, args.n_head) for _ in range(args.n_layer)])
         self.ln_f = torch.nn.LayerNorm(d)
-        for p in self.parameters():
+        for name, p in self.named_parameters():
             if p.dim() > 1:
-                torch.nn.init.normal_(p, 0, 0.02)
+                proj = name.endswith("c_proj.weight") or name.endswith("mlp.2.weight")
+                std = 0.02 / math.sqrt(2 * args.n_layer) if proj and not args.torch_init else 0.02
+                torch.nn.init.normal_(p, 0, std)
+            elif name.endswith("bias") and not args.torch_init and "ln_" not in name:
+                torch.nn.init.zeros_(p)
 
     def forward(self, ids):
         x = self.wte(ids)
@@ -165,7 +174,10 @@ def rrxor():
 vocab, train_batch, (val_x, val_y) = {"multiplication": multiplication, "histogram": histogram,
                                       "rrxor": rrxor}[args.task]()
 model = GPT(vocab, 512)
-opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.99), weight_decay=args.wd)
+matrices = [p for p in model.parameters() if p.dim() > 1 or args.decay_all]
+others = [p for p in model.parameters() if p.dim() <= 1 and not args.decay_all]
+opt = torch.optim.AdamW([{"params": matrices, "weight_decay": args.wd},
+                         {"params": others, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.99))
 loss_of = lambda logits, y: torch.nn.functional.cross_entropy(
     logits.reshape(-1, vocab), y.reshape(-1), ignore_index=IGNORE)
 start = time.time()
