@@ -36,12 +36,13 @@ export function multiplication(params: TaskParams = {}): Task {
     );
   }
   const example = (a: bigint, b: bigint) => multiplicationExample(a, b, digits, order, format);
-  const sample = example(0n, 0n);
+  // every example has the same length: operands and product are zero padded
+  const { prompt, answer } = example(0n, 0n);
   return {
     name: `multiplication(${digits}x${digits},${order}${format === "compact" ? ",compact" : ""})`,
     alphabet: DIGITS + (format === "spaced" ? " *#" : "*="),
     separator: format === "spaced" ? " #### " : "=",
-    maxLength: sample.prompt.length + sample.answer.length,
+    maxLength: prompt.length + answer.length,
     sample(rng: KeyedXoshiro128) {
       return example(randomDigits(rng, digits), randomDigits(rng, digits));
     },
