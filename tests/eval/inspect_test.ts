@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Device } from "../../src/gpu/device.ts";
-import {
-  Block,
-  CausalSelfAttention,
-  type ForwardContext,
-  GPT,
-  type GPTConfig,
-} from "../../src/nn/gpt.ts";
+import { Block, CausalSelfAttention, type ForwardContext, GPT } from "../../src/nn/gpt.ts";
 import type { ResolvedConfig } from "../../src/nn/gpt_config.ts";
 import type { ParamBuilder } from "../../src/nn/params.ts";
 import { ops } from "../../src/tensor/ops.ts";
@@ -23,21 +17,17 @@ import {
   writeAttentionMaps,
 } from "../../src/eval/inspect.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+import { gptConfig } from "../_support/gpt.ts";
 
 const gpu = await hasWebGpuAdapter();
 
-const CFG: GPTConfig = {
-  name: "gpt",
+const CFG = gptConfig({
   vocab_size: 23,
   max_seq_len: 10,
   n_layer: 2,
   n_head: 2,
   d_model: 8,
-  dropout: 0,
-  bias: true,
-  tie_embeddings: true,
-  positional: "learned",
-};
+});
 
 /** A random GPT whose weights are scaled up so attention is far from uniform. */
 async function sharpModel(dev: Device): Promise<{ model: GPT; p: Map<string, Float32Array> }> {

@@ -12,6 +12,7 @@ import { beliefProjection, scatterSvg } from "../../src/eval/probe_plot.ts";
 import { processes } from "../../src/data/synthetic/processes.ts";
 import { KeyedXoshiro128 } from "../../src/util/random.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+import { gptConfig } from "../_support/gpt.ts";
 
 function randomMatrix(rng: KeyedXoshiro128, rows: number, cols: number): Float64Array {
   return Float64Array.from({ length: rows * cols }, () => rng.next() * 2 - 1);
@@ -139,18 +140,13 @@ testNeeding(
     const { Device } = await import("../../src/gpu/device.ts");
     const { GPT } = await import("../../src/nn/gpt.ts");
     const dev = await Device.open();
-    const cfg = {
-      name: "gpt" as const,
+    const cfg = gptConfig({
       vocab_size: 4,
       max_seq_len: 4,
       n_layer: 2,
       n_head: 2,
       d_model: 16,
-      dropout: 0,
-      bias: true,
-      tie_embeddings: true,
-      positional: "learned" as const,
-    };
+    });
     const model = new GPT(dev, cfg, { seed: 5 });
     const mess3 = processes.mess3({});
     const inputs = enumerateBeliefInputs(mess3, { seqLen: 4, bos: true });

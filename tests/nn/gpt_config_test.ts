@@ -6,19 +6,15 @@ import {
   resolveConfig,
 } from "../../src/nn/gpt_config.ts";
 import { UserError } from "../../src/util/errors.ts";
+import { gptConfig } from "../_support/gpt.ts";
 
-const gpt2Small: GPTConfig = {
-  name: "gpt",
+const gpt2Small = gptConfig({
   vocab_size: 50257,
   max_seq_len: 1024,
   n_layer: 12,
   n_head: 12,
   d_model: 768,
-  dropout: 0,
-  bias: true,
-  tie_embeddings: true,
-  positional: "learned",
-};
+});
 
 Deno.test("GPT-2 small has 124,439,808 parameters (Hugging Face's count), sized without allocating", () => {
   assert.equal(countGptParams(gpt2Small), 124_439_808);

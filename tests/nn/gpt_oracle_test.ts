@@ -9,6 +9,7 @@ import { Device } from "../../src/gpu/device.ts";
 import { GPT, type GPTConfig } from "../../src/nn/gpt.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+import { gptConfig } from "../_support/gpt.ts";
 
 type Params = Map<string, Float64Array>;
 
@@ -186,18 +187,13 @@ async function checkAgainstOracle(cfg: GPTConfig): Promise<void> {
 }
 
 const gpu = await hasWebGpuAdapter();
-const tiny: GPTConfig = {
-  name: "gpt",
+const tiny = gptConfig({
   vocab_size: 11,
   max_seq_len: 8,
   n_layer: 2,
   n_head: 2,
   d_model: 8,
-  dropout: 0,
-  bias: true,
-  tie_embeddings: true,
-  positional: "learned",
-};
+});
 
 testNeeding(
   "a WebGPU adapter",

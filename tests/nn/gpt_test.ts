@@ -1,26 +1,22 @@
 import assert from "node:assert/strict";
 import { Device } from "../../src/gpu/device.ts";
-import { GPT, type GPTConfig } from "../../src/nn/gpt.ts";
+import { GPT } from "../../src/nn/gpt.ts";
 import { countGptParams, gptFlopsPerToken } from "../../src/nn/gpt_config.ts";
 import { createModel, modelNames } from "../../src/nn/registry.ts";
 import { noGrad, Tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+import { gptConfig } from "../_support/gpt.ts";
 
 const gpu = await hasWebGpuAdapter();
 
-const tiny: GPTConfig = {
-  name: "gpt",
+const tiny = gptConfig({
   vocab_size: 50,
   max_seq_len: 12,
   n_layer: 3,
   n_head: 2,
   d_model: 32,
-  dropout: 0,
-  bias: true,
-  tie_embeddings: true,
-  positional: "learned",
-};
+});
 
 function stats(a: Float32Array): { mean: number; std: number } {
   let s = 0, q = 0;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Device } from "../../src/gpu/device.ts";
-import { GPT, type GPTConfig } from "../../src/nn/gpt.ts";
+import { GPT } from "../../src/nn/gpt.ts";
 import {
   checkModelName,
   createGpt,
@@ -11,21 +11,17 @@ import {
 } from "../../src/nn/registry.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+import { gptConfig } from "../_support/gpt.ts";
 
 const gpu = await hasWebGpuAdapter();
 
-const CFG: GPTConfig = {
-  name: "gpt",
+const CFG = gptConfig({
   vocab_size: 11,
   max_seq_len: 8,
   n_layer: 1,
   n_head: 2,
   d_model: 8,
-  dropout: 0,
-  bias: true,
-  tie_embeddings: true,
-  positional: "learned",
-};
+});
 
 /** A registered GPT variant (a subclass, as a researcher's experiment would be). */
 class WideGPT extends GPT {}

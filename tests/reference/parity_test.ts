@@ -17,6 +17,7 @@ import { AdamW } from "../../src/optim/adamw.ts";
 import { noGrad, Tensor } from "../../src/tensor/tensor.ts";
 import { hasPyTorch, hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
 import { runPython } from "../_support/python.ts";
+import { gptConfig } from "../_support/gpt.ts";
 
 const SCRIPT = new URL("./gpt_reference.py", import.meta.url).pathname;
 const available = (await hasPyTorch()) && (await hasWebGpuAdapter());
@@ -29,18 +30,13 @@ const OPTIMIZER = {
   steps: 10,
 };
 
-const base: GPTConfig = {
-  name: "gpt",
+const base = gptConfig({
   vocab_size: 61,
   max_seq_len: 16,
   n_layer: 2,
   n_head: 2,
   d_model: 32,
-  dropout: 0,
-  bias: true,
-  tie_embeddings: true,
-  positional: "learned",
-};
+});
 
 /** A fixed pseudo-random batch; a few targets are -1 (ignored). */
 function makeBatch(cfg: GPTConfig, batch: number, seqLen: number) {

@@ -11,19 +11,15 @@ import {
 } from "../../src/train/checkpoint.ts";
 import { createRunDir } from "../../src/train/run_dir.ts";
 import { MetricsWriter, readMetrics, rewindMetrics } from "../../src/train/metrics.ts";
+import { gptConfig } from "../_support/gpt.ts";
 
-const MODEL = {
-  name: "gpt" as const,
+const MODEL = gptConfig({
   vocab_size: 8,
   max_seq_len: 4,
   n_layer: 1,
   n_head: 1,
   d_model: 4,
-  dropout: 0,
-  bias: true,
-  tie_embeddings: true,
-  positional: "learned" as const,
-};
+});
 
 function checkpoint(step: number): Checkpoint {
   const data = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i + step) * 1e-3);

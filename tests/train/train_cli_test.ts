@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { saveCheckpoint } from "../../src/train/checkpoint.ts";
 import { exists } from "../../src/util/fs.ts";
 import { assertOneLineError, runTool } from "../_support/cli.ts";
+import { gptConfig } from "../_support/gpt.ts";
 
 const REPO = resolve(new URL("../..", import.meta.url).pathname);
 const CORPUS = resolve(REPO, "../shared/data/tinyshakespeare.txt");
@@ -60,18 +61,13 @@ Deno.test("train CLI: --help, and bad input is one line, exit 2, nothing written
     const run = join(dir, "runs", "cli", "20260101-000000-abcdef");
     await Deno.mkdir(run, { recursive: true });
     await Deno.writeTextFile(join(run, "run.json"), "{}");
-    const model = {
-      name: "gpt" as const,
+    const model = gptConfig({
       vocab_size: 65,
       max_seq_len: 16,
       n_layer: 2,
       n_head: 2,
       d_model: 16,
-      dropout: 0,
-      bias: true,
-      tie_embeddings: true,
-      positional: "learned" as const,
-    };
+    });
     await saveCheckpoint(run, {
       params: new Map([["wte.weight", { shape: [1], data: new Float32Array(1) }]]),
       optimizer: { m: new Float32Array(1), v: new Float32Array(1), step: 1 },
