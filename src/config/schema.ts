@@ -29,6 +29,7 @@ const modelSchema = z.strictObject({
   positional: z.enum(["learned", "rope"]).default("learned"),
   ln_eps: z.number().positive().optional(),
   rope_base: z.number().positive().optional(),
+  init: z.enum(["gpt2", "pytorch"]).optional(),
 }).refine((m) => m.d_model % m.n_head === 0, {
   message: "d_model must be a multiple of n_head",
   path: ["d_model"],
@@ -64,6 +65,8 @@ const trainingFields = z.strictObject({
   warmup_steps: nonNegativeInt.optional(),
   warmup_ratio: z.number().min(0).lt(1).optional(),
   weight_decay: z.number().nonnegative().default(0.1),
+  /** Which parameters decay: matrices and embeddings (nanoGPT's rule) or every parameter. */
+  weight_decay_on: z.enum(["matrices", "all"]).default("matrices"),
   betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.95]),
   eps: z.number().positive().default(1e-8),
   /** Global gradient-norm clip; 0 turns clipping off. */
@@ -155,6 +158,12 @@ export interface ModelConfig {
   ln_eps?: number;
   /** RoPE frequency base; default 10000. */
   rope_base?: number;
+  /**
+   * Initialisation; default "gpt2": weights N(0, 0.02²), residual projections 0.02/√(2·n_layer),
+   * biases 0. "pytorch": Linear biases U(±1/√fan_in) as nn.Linear draws them and every weight
+   * N(0, 0.02²) — what small algorithmic tasks learn fastest from (BENCHMARKS.md).
+   */
+  init?: "gpt2" | "pytorch";
 }
 
 /** `training.diagnostics` after defaults. */
@@ -185,6 +194,8 @@ export interface TrainingConfig {
   warmup_steps?: number;
   warmup_ratio?: number;
   weight_decay: number;
+  /** "matrices": weights and embeddings decay, biases and layernorm gains do not; "all": all. */
+  weight_decay_on: "matrices" | "all";
   betas: [number, number];
   eps: number;
   max_grad_norm: number;

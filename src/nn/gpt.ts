@@ -149,9 +149,10 @@ export class CausalSelfAttention {
 
   constructor(pb: ParamBuilder, prefix: string, readonly cfg: ResolvedConfig) {
     const d = cfg.d_model;
-    this.cAttn = new Linear(pb, `${prefix}.c_attn`, d, 3 * d, { bias: cfg.bias });
+    const bias = { bias: cfg.bias, uniformBias: cfg.uniformBias };
+    this.cAttn = new Linear(pb, `${prefix}.c_attn`, d, 3 * d, bias);
     // GPT-2 scales residual projections so the residual stream's variance stays put with depth.
-    this.cProj = new Linear(pb, `${prefix}.c_proj`, d, d, { bias: cfg.bias, std: cfg.residualStd });
+    this.cProj = new Linear(pb, `${prefix}.c_proj`, d, d, { ...bias, std: cfg.residualStd });
   }
 
   /**
@@ -181,9 +182,10 @@ export class MLP {
   readonly cProj: Linear;
 
   constructor(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig) {
-    this.cFc = new Linear(pb, `${prefix}.c_fc`, cfg.d_model, cfg.d_ffn, { bias: cfg.bias });
+    const bias = { bias: cfg.bias, uniformBias: cfg.uniformBias };
+    this.cFc = new Linear(pb, `${prefix}.c_fc`, cfg.d_model, cfg.d_ffn, bias);
     this.cProj = new Linear(pb, `${prefix}.c_proj`, cfg.d_ffn, cfg.d_model, {
-      bias: cfg.bias,
+      ...bias,
       std: cfg.residualStd,
     });
   }

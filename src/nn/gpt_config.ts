@@ -14,8 +14,10 @@ export type GPTConfig = ModelConfig;
 
 /** A config with its defaults filled in and the derived init scale. */
 export interface ResolvedConfig extends Required<GPTConfig> {
-  /** GPT-2's residual-projection std: 0.02 / sqrt(2·n_layer). */
+  /** Residual projections' std: GPT-2's 0.02 / sqrt(2·n_layer), or 0.02 with `init: pytorch`. */
   residualStd: number;
+  /** Whether Linear biases start U(±1/√fan_in) (`init: pytorch`) rather than 0. */
+  uniformBias: boolean;
 }
 
 /** Fills defaults and checks the shape constraints; a violated one is a one-line UserError. */
@@ -26,7 +28,9 @@ export function resolveConfig(cfg: GPTConfig): ResolvedConfig {
     d_ffn: cfg.d_ffn ?? 4 * cfg.d_model,
     ln_eps: cfg.ln_eps ?? 1e-5,
     rope_base: cfg.rope_base ?? 10000,
-    residualStd: INIT_STD / Math.sqrt(2 * cfg.n_layer),
+    init: cfg.init ?? "gpt2",
+    residualStd: cfg.init === "pytorch" ? INIT_STD : INIT_STD / Math.sqrt(2 * cfg.n_layer),
+    uniformBias: cfg.init === "pytorch",
   };
   for (
     const key of ["vocab_size", "max_seq_len", "n_layer", "n_head", "d_model", "d_ffn"] as const
@@ -47,6 +51,9 @@ export function resolveConfig(cfg: GPTConfig): ResolvedConfig {
   }
   if (r.positional !== "learned" && r.positional !== "rope") {
     throw new UserError(`model.positional: expected learned or rope, found ${r.positional}`);
+  }
+  if (r.init !== "gpt2" && r.init !== "pytorch") {
+    throw new UserError(`model.init: expected gpt2 or pytorch, found ${r.init}`);
   }
   if (!(r.dropout >= 0 && r.dropout < 1)) {
     throw new UserError(`model.dropout: expected a number in [0, 1), found ${r.dropout}`);

@@ -10,10 +10,22 @@ import { fnv1a32, WeylFmix32 } from "../util/random.ts";
 
 /** `n` samples of N(0, std²) from the stream for (`seed`, `name`). */
 export function normalInit(seed: number, name: string, n: number, std: number): Float32Array {
-  const rng = new WeylFmix32((fnv1a32(name) ^ Math.imul(seed >>> 0, 0x9e3779b1)) >>> 0);
+  const rng = stream(seed, name);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = std * rng.normal();
   return out;
+}
+
+/** `n` samples of U(−bound, bound) from the stream for (`seed`, `name`). */
+export function uniformInit(seed: number, name: string, n: number, bound: number): Float32Array {
+  const rng = stream(seed, name);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = bound * (2 * rng.uniform() - 1);
+  return out;
+}
+
+function stream(seed: number, name: string): WeylFmix32 {
+  return new WeylFmix32((fnv1a32(name) ^ Math.imul(seed >>> 0, 0x9e3779b1)) >>> 0);
 }
 
 /** `n` copies of `value` (layernorm weights 1, biases 0). */

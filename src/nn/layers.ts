@@ -11,7 +11,10 @@ import type { Tensor } from "../tensor/tensor.ts";
 import { INIT_STD } from "./init.ts";
 import type { Param, ParamBuilder } from "./params.ts";
 
-/** `y = x W^T + b` with W stored `[out, in]` as in PyTorch's nn.Linear. */
+/**
+ * `y = x W^T + b` with W stored `[out, in]` as in PyTorch's nn.Linear. W starts N(0, std²); the
+ * bias starts at zero (GPT-2) or, with `uniformBias`, U(±1/√in) as PyTorch's nn.Linear draws it.
+ */
 export class Linear {
   readonly weight: Param;
   readonly bias: Param | null;
@@ -21,10 +24,15 @@ export class Linear {
     name: string,
     inFeatures: number,
     outFeatures: number,
-    opts: { bias: boolean; std?: number },
+    opts: { bias: boolean; std?: number; uniformBias?: boolean },
   ) {
     this.weight = pb.normal(`${name}.weight`, [outFeatures, inFeatures], opts.std ?? INIT_STD);
-    this.bias = opts.bias ? pb.constant(`${name}.bias`, [outFeatures], 0) : null;
+    const biasName = `${name}.bias`;
+    this.bias = !opts.bias
+      ? null
+      : opts.uniformBias
+      ? pb.uniform(biasName, [outFeatures], 1 / Math.sqrt(inFeatures))
+      : pb.constant(biasName, [outFeatures], 0);
   }
 
   /** Applies the layer to the last dimension of `x`. */

@@ -10,7 +10,7 @@
 import type { Device } from "../gpu/device.ts";
 import { ParameterSet } from "../tensor/parameters.ts";
 import { type Tensor, untracked } from "../tensor/tensor.ts";
-import { constantInit, normalInit } from "./init.ts";
+import { constantInit, normalInit, uniformInit } from "./init.ts";
 
 /** A declared parameter; `tensor` is available once the owning {@link ParamBuilder} is built. */
 export class Param {
@@ -93,6 +93,14 @@ export class ParamBuilder {
     const n = shape.reduce((a, b) => a * b, 1);
     return this.add(
       new Param(name, shape, shape.length >= 2, () => normalInit(this.seed, name, n, std)),
+    );
+  }
+
+  /** Declares a parameter drawn from U(−bound, bound). */
+  uniform(name: string, shape: number[], bound: number): Param {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return this.add(
+      new Param(name, shape, shape.length >= 2, () => uniformInit(this.seed, name, n, bound)),
     );
   }
 

@@ -70,6 +70,8 @@ export interface AdamWOptions {
   eps?: number;
   /** Decoupled weight decay, applied only to parameters with `decay: true`. Default 0.01. */
   weightDecay?: number;
+  /** Decay every parameter, ignoring the entries' `decay` flags. Default false. */
+  decayAll?: boolean;
 }
 
 /** Checkpointable optimizer state: flat moments (the parameters' layout) and applied steps. */
@@ -133,7 +135,7 @@ export class AdamW {
     const dev = this.#device;
     this.#m = Tensor.zeros(dev, [n]);
     this.#v = Tensor.zeros(dev, [n]);
-    this.#decayMask = Tensor.fromArray(dev, decayMaskBits(n, params.entries), [
+    this.#decayMask = Tensor.fromArray(dev, decayMaskBits(n, params.entries, opts.decayAll), [
       Math.max(1, Math.ceil(n / 32)),
     ], { dtype: "u32" });
     this.#partials = Tensor.empty(dev, [NORM_GROUPS]);
@@ -233,11 +235,18 @@ export class AdamW {
   }
 }
 
-/** One bit per flat element: set where the element belongs to a parameter with decay. */
-export function decayMaskBits(n: number, entries: readonly FlatParameterEntry[]): Uint32Array {
+/**
+ * One bit per flat element: set where the element belongs to a parameter with decay (to any
+ * parameter with `all`; padding between parameters stays clear either way).
+ */
+export function decayMaskBits(
+  n: number,
+  entries: readonly FlatParameterEntry[],
+  all = false,
+): Uint32Array {
   const bits = new Uint32Array(Math.max(1, Math.ceil(n / 32)));
   for (const e of entries) {
-    if (!e.decay) continue;
+    if (!e.decay && !all) continue;
     if (e.offset < 0 || e.offset + e.numel > n) {
       throw new Error(`AdamW: parameter range [${e.offset}, ${e.offset + e.numel}) outside ${n}`);
     }

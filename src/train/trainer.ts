@@ -99,6 +99,7 @@ export async function train(cfg: Config, opts: TrainOptions = {}): Promise<Train
       betas: cfg.training.betas,
       eps: cfg.training.eps,
       weightDecay: cfg.training.weight_decay,
+      decayAll: cfg.training.weight_decay_on === "all",
     });
     const loop = new TrainingLoop(cfg, prepared, dev, model, optimizer, opts);
     return await loop.run();

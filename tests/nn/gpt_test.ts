@@ -113,6 +113,40 @@ testNeeding(
 testNeeding(
   "a WebGPU adapter",
   gpu,
+  "GPT: init pytorch draws Linear biases U(±1/√fan_in) and leaves residual projections at 0.02",
+  async () => {
+    const dev = await Device.open();
+    try {
+      const cfg = { ...tiny, d_model: 64, n_layer: 8, init: "pytorch" as const };
+      const a = await new GPT(dev, cfg, { seed: 5 }).params.read();
+      const proj = stats(a.get("h.3.mlp.c_proj.weight")!);
+      assert.ok(Math.abs(proj.std - 0.02) < 0.001, JSON.stringify(proj));
+      // fan_in 64 for c_attn and c_fc, 4·64 for the MLP's c_proj
+      for (
+        const [name, fanIn] of [["h.0.attn.c_attn.bias", 64], ["h.2.mlp.c_fc.bias", 64], [
+          "h.5.mlp.c_proj.bias",
+          256,
+        ]] as const
+      ) {
+        const bias = a.get(name)!;
+        const bound = 1 / Math.sqrt(fanIn);
+        assert.ok(bias.every((x) => Math.abs(x) < bound), name);
+        assert.ok(
+          Math.abs(stats(bias).std / (bound / Math.sqrt(3)) - 1) < 0.2,
+          `${name} ${JSON.stringify(stats(bias))}`,
+        );
+      }
+      assert.ok(a.get("h.0.ln_1.bias")!.every((x) => x === 0), "layernorms keep 1 and 0");
+      assert.ok(a.get("ln_f.weight")!.every((x) => x === 1));
+    } finally {
+      dev.destroy();
+    }
+  },
+);
+
+testNeeding(
+  "a WebGPU adapter",
+  gpu,
   "GPT: forward shapes, loss ≈ ln V at init, residual capture",
   async () => {
     const dev = await Device.open();

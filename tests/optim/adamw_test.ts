@@ -49,6 +49,39 @@ Deno.test("decay mask has one bit per decaying element", () => {
   for (let i = 0; i < N; i++) assert.equal(((bits[i >>> 5] >>> (i & 31)) & 1) === 1, flags[i]);
 });
 
+Deno.test("decay mask with `all` covers every parameter but not the padding between them", () => {
+  const bits = decayMaskBits(N, ENTRIES, true);
+  for (let i = 0; i < N; i++) {
+    const inside = ENTRIES.some((e) => i >= e.offset && i < e.offset + e.numel);
+    assert.equal(((bits[i >>> 5] >>> (i & 31)) & 1) === 1, inside, `element ${i}`);
+  }
+});
+
+gpuTest(
+  "AdamW with decayAll shrinks a no-decay parameter by (1 − lr·wd) under zero gradient",
+  async (dev) => {
+    const init = f32(randomArray(N, 3));
+    for (const decayAll of [false, true]) {
+      const set = makeSet(dev, init);
+      const opt = new AdamW(set, { lr: 0.1, weightDecay: 0.5, decayAll });
+      opt.step({ lr: 0.1, maxGradNorm: 0 });
+      const after = await set.flat.toArray();
+      const bias = ENTRIES[1];
+      for (let i = bias.offset; i < bias.offset + bias.numel; i++) {
+        const expected = decayAll ? init[i] * (1 - 0.1 * 0.5) : init[i];
+        assert.ok(
+          Math.abs(after[i] - expected) < 1e-6,
+          `decayAll ${decayAll}: ${after[i]} vs ${expected}`,
+        );
+      }
+      assert.ok(Math.abs(after[0] - init[0] * 0.95) < 1e-6, "matrices decay either way");
+      opt.release();
+      set.flat.release();
+      set.flatGrad.release();
+    }
+  },
+);
+
 gpuTest(
   "AdamW tracks a float64 PyTorch-algorithm reference over 6 steps with clipping",
   async (dev) => {
