@@ -40,6 +40,7 @@ parser.add_argument("--format", choices=["compact", "spaced"], default="compact"
                     help="multiplication: 91*94=1390 or 9 1 * 9 4 #### 1 3 9 0")
 parser.add_argument("--min-len", type=int, default=5, help="histogram string lengths")
 parser.add_argument("--max-len", type=int, default=12)
+parser.add_argument("--letters", type=int, default=52, help="histogram: the first k of a-zA-Z")
 parser.add_argument("--n-ctx", type=int, default=12, help="rrxor tokens after BOS")
 args = parser.parse_args()
 torch.manual_seed(args.seed)
@@ -142,7 +143,7 @@ def multiplication():
 
 
 def histogram():
-    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[:args.letters]
     chars = letters + " :0123456789[],"
 
     def example(rng):
@@ -201,4 +202,8 @@ for step in range(1, args.steps + 1):
         if args.task != "rrxor":
             right = (logits.argmax(-1) == val_y) | (val_y == IGNORE)
             line += f" exact {right.all(1).float().mean().item():.4f}"
+            if args.task == "multiplication":  # accuracy per answer column (LSB first) and EOS
+                answer = val_y[0] != IGNORE
+                columns = right[:, answer].float().mean(0).tolist()
+                line += " columns " + " ".join(f"{c:.3f}" for c in columns)
         print(f"{line} ({time.time() - start:.0f} s)", flush=True)

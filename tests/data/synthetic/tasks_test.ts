@@ -70,6 +70,24 @@ Deno.test("every task's answers are right (checked by independent arithmetic/str
   assert.equal(Math.max(...lens), 60);
 });
 
+Deno.test("histogram letters: k draws from the first k letters, and its vocabulary shrinks with it", () => {
+  const rng = new KeyedXoshiro128([2]);
+  const t = tasks.histogram({ min_len: 12, max_len: 12, letters: 3 });
+  assert.equal(t.alphabet, "abc :0123456789[],");
+  const seen = new Set<string>();
+  for (let i = 0; i < 50; i++) {
+    const { prompt, answer } = t.sample(rng);
+    const s = prompt.slice(0, -4);
+    for (const c of s) seen.add(c);
+    // 12 letters out of 3: the counts sum to the sum of squared letter frequencies
+    const counts = answer.slice(1, -1).split(", ").map(Number);
+    const byLetter = [..."abc"].map((c) => s.split(c).length - 1);
+    assert.equal(counts.reduce((a, b) => a + b), byLetter.reduce((a, n) => a + n * n, 0));
+  }
+  assert.deepEqual([...seen].sort(), ["a", "b", "c"]);
+  assert.throws(() => tasks.histogram({ letters: 53 }), /letters must be an integer in \[1, 52\]/);
+});
+
 Deno.test("registry lists names; bad names and parameters are one-line user errors", () => {
   assert.deepEqual(taskNames(), [
     "copy",

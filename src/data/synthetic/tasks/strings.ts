@@ -15,8 +15,14 @@ function randomString(rng: KeyedXoshiro128, chars: string, minLen: number, maxLe
   return s;
 }
 
-function lengths(params: TaskParams, task: string, min: number, max: number) {
-  checkKnownParams(params, ["min_len", "max_len"], task);
+function lengths(
+  params: TaskParams,
+  task: string,
+  min: number,
+  max: number,
+  otherKeys: string[] = [],
+) {
+  checkKnownParams(params, ["min_len", "max_len", ...otherKeys], task);
   const minLen = intParam(params, "min_len", min, task, 1, 10_000);
   const maxLen = intParam(params, "max_len", max, task, minLen, 10_000);
   return { minLen, maxLen };
@@ -64,16 +70,18 @@ export function sort(params: TaskParams = {}): Task {
 
 /**
  * histogram: n ~ U{10..80} letters from [a-zA-Z]; for each position, how often its letter occurs
- * in the whole string: `abca :: [2, 1, 1, 2]`.
+ * in the whole string: `abca :: [2, 1, 1, 2]`. `letters: k` draws from the first k of a–zA–Z
+ * instead: with few letters most counts exceed 1, so "all ones" stops being a good answer.
  */
 export function histogram(params: TaskParams = {}): Task {
-  const { minLen, maxLen } = lengths(params, "histogram", 10, 80);
+  const { minLen, maxLen } = lengths(params, "histogram", 10, 80, ["letters"]);
+  const letters = (LOWER + UPPER).slice(0, intParam(params, "letters", 52, "histogram", 1, 52));
   const countWidth = String(maxLen).length;
   // "[" + n counts of up to countWidth digits joined by ", " + "]"
   const maxAnswer = 2 + maxLen * countWidth + 2 * (maxLen - 1);
   return stringTask(
-    "histogram",
-    LOWER + UPPER,
+    letters.length === 52 ? "histogram" : `histogram[${letters.length} letters]`,
+    letters,
     DIGITS + "[],",
     minLen,
     maxLen,
