@@ -20,6 +20,8 @@ import torch
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
 parser.add_argument("task", choices=["multiplication", "histogram", "rrxor"])
 parser.add_argument("--d-model", type=int, default=128)
+parser.add_argument("--d-ffn", type=int, default=0, help="MLP width; 0: 4·d_model")
+parser.add_argument("--std", type=float, default=0.02, help="weights' and embeddings' init std")
 parser.add_argument("--n-layer", type=int, default=2)
 parser.add_argument("--n-head", type=int, default=4)
 parser.add_argument("--batch", type=int, default=256)
@@ -30,14 +32,15 @@ parser.add_argument("--dropout", type=float, default=0.0)
 parser.add_argument("--warmup", type=int, default=50)
 parser.add_argument("--every", type=int, default=250)
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--untied", action="store_true", help="a separate LM head, not wte")
 parser.add_argument("--rope", action="store_true", help="rotary positions instead of learned")
 parser.add_argument("--torch-init", action="store_true",
                     help="PyTorch's default Linear biases (uniform) and c_proj std 0.02 instead of "
                          "kiln's GPT-2 init (zero biases, c_proj 0.02/sqrt(2 n_layer))")
 parser.add_argument("--decay-all", action="store_true",
                     help="weight decay on every parameter, not only on matrices and embeddings")
-parser.add_argument("--format", choices=["compact", "spaced"], default="compact",
-                    help="multiplication: 91*94=1390 or 9 1 * 9 4 #### 1 3 9 0")
+parser.add_argument("--format", choices=["compact", "spaced", "pause"], default="compact",
+                    help="multiplication: 91*94=1390, 9 1 * 9 4 #### 1 3 9 0 or 91*94=1 3 9 0")
 parser.add_argument("--min-len", type=int, default=5, help="histogram string lengths")
 parser.add_argument("--max-len", type=int, default=12)
 parser.add_argument("--letters", type=int, default=52, help="histogram: the first k of a-zA-Z")
@@ -54,8 +57,9 @@ class Block(torch.nn.Module):
         self.ln_1, self.ln_2 = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
         self.heads = heads
         self.c_attn, self.c_proj = torch.nn.Linear(d, 3 * d), torch.nn.Linear(d, d)
-        self.mlp = torch.nn.Sequential(torch.nn.Linear(d, 4 * d), torch.nn.GELU(approximate="tanh"),
-                                       torch.nn.Linear(4 * d, d))
+        f = args.d_ffn or 4 * d
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(d, f), torch.nn.GELU(approximate="tanh"),
+                                       torch.nn.Linear(f, d))
         self.drop = torch.nn.Dropout(args.dropout)  # residual dropout only, as in kiln
 
     def forward(self, x):
@@ -93,10 +97,11 @@ class GPT(torch.nn.Module):
         self.wte, self.wpe = torch.nn.Embedding(vocab, d), torch.nn.Embedding(seq_len, d)
         self.h = torch.nn.ModuleList([Block(d, args.n_head) for _ in range(args.n_layer)])
         self.ln_f = torch.nn.LayerNorm(d)
+        self.lm_head = torch.nn.Linear(d, vocab, bias=False) if args.untied else None
         for name, p in self.named_parameters():
             if p.dim() > 1:
                 proj = name.endswith("c_proj.weight") or name.endswith("mlp.2.weight")
-                std = 0.02 / math.sqrt(2 * args.n_layer) if proj and not args.torch_init else 0.02
+                std = args.std / math.sqrt(2 * args.n_layer) if proj and not args.torch_init else args.std
                 torch.nn.init.normal_(p, 0, std)
             elif name.endswith("bias") and not args.torch_init and "ln_" not in name:
                 torch.nn.init.zeros_(p)
@@ -107,7 +112,8 @@ class GPT(torch.nn.Module):
             x = x + self.wpe(torch.arange(ids.shape[1]))
         for block in self.h:
             x = block(x)
-        return self.ln_f(x) @ self.wte.weight.T
+        head = self.lm_head.weight if args.untied else self.wte.weight
+        return self.ln_f(x) @ head.T
 
 
 def char_rows(examples, chars):
@@ -124,14 +130,21 @@ def char_rows(examples, chars):
     return x, y
 
 
+SPACE_ID = -1  # the space's token id in spaced formats, whose answer columns skip it
+
+
 def multiplication():
-    chars = "0123456789*=" if args.format == "compact" else "0123456789 *#"
+    global SPACE_ID
+    chars = {"compact": "0123456789*=", "spaced": "0123456789 *#", "pause": "0123456789*= "}[args.format]
     join = "" if args.format == "compact" else " "
+    SPACE_ID = chars.find(" ")
 
     def example(a, b):
         digits = lambda n, w: join.join(reversed(f"{n:0{w}d}"))  # least significant first
         if args.format == "compact":
             return f"{digits(a, 2)}*{digits(b, 2)}=", digits(a * b, 4)
+        if args.format == "pause":  # compact prompt, answer digits spaced
+            return f"{digits(a, 2).replace(' ', '')}*{digits(b, 2).replace(' ', '')}=", digits(a * b, 4)
         return f"{digits(a, 2)} * {digits(b, 2)} #### ", digits(a * b, 4)
 
     rng = random.Random(0)
@@ -203,7 +216,7 @@ for step in range(1, args.steps + 1):
             right = (logits.argmax(-1) == val_y) | (val_y == IGNORE)
             line += f" exact {right.all(1).float().mean().item():.4f}"
             if args.task == "multiplication":  # accuracy per answer column (LSB first) and EOS
-                answer = val_y[0] != IGNORE
+                answer = (val_y[0] != IGNORE) & (val_y[0] != SPACE_ID)
                 columns = right[:, answer].float().mean(0).tolist()
                 line += " columns " + " ".join(f"{c:.3f}" for c in columns)
         print(f"{line} ({time.time() - start:.0f} s)", flush=True)

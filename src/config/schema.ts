@@ -30,6 +30,7 @@ const modelSchema = z.strictObject({
   ln_eps: z.number().positive().optional(),
   rope_base: z.number().positive().optional(),
   init: z.enum(["gpt2", "pytorch"]).optional(),
+  init_std: z.number().positive().optional(),
 }).refine((m) => m.d_model % m.n_head === 0, {
   message: "d_model must be a multiple of n_head",
   path: ["d_model"],
@@ -164,6 +165,8 @@ export interface ModelConfig {
    * N(0, 0.02²) — what small algorithmic tasks learn fastest from (BENCHMARKS.md).
    */
   init?: "gpt2" | "pytorch";
+  /** Standard deviation of the weights and embeddings at init; default 0.02 (GPT-2's). */
+  init_std?: number;
 }
 
 /** `training.diagnostics` after defaults. */

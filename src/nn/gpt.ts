@@ -149,10 +149,10 @@ export class CausalSelfAttention {
 
   constructor(pb: ParamBuilder, prefix: string, readonly cfg: ResolvedConfig) {
     const d = cfg.d_model;
-    const bias = { bias: cfg.bias, uniformBias: cfg.uniformBias };
-    this.cAttn = new Linear(pb, `${prefix}.c_attn`, d, 3 * d, bias);
+    const linear = { bias: cfg.bias, uniformBias: cfg.uniformBias, std: cfg.init_std };
+    this.cAttn = new Linear(pb, `${prefix}.c_attn`, d, 3 * d, linear);
     // GPT-2 scales residual projections so the residual stream's variance stays put with depth.
-    this.cProj = new Linear(pb, `${prefix}.c_proj`, d, d, { ...bias, std: cfg.residualStd });
+    this.cProj = new Linear(pb, `${prefix}.c_proj`, d, d, { ...linear, std: cfg.residualStd });
   }
 
   /**
@@ -182,10 +182,10 @@ export class MLP {
   readonly cProj: Linear;
 
   constructor(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig) {
-    const bias = { bias: cfg.bias, uniformBias: cfg.uniformBias };
-    this.cFc = new Linear(pb, `${prefix}.c_fc`, cfg.d_model, cfg.d_ffn, bias);
+    const linear = { bias: cfg.bias, uniformBias: cfg.uniformBias, std: cfg.init_std };
+    this.cFc = new Linear(pb, `${prefix}.c_fc`, cfg.d_model, cfg.d_ffn, linear);
     this.cProj = new Linear(pb, `${prefix}.c_proj`, cfg.d_ffn, cfg.d_model, {
-      ...bias,
+      ...linear,
       std: cfg.residualStd,
     });
   }
@@ -258,15 +258,15 @@ export class GPT {
     const c = resolveConfig(cfg);
     this.resolved = c;
     const pb = new ParamBuilder(opts.seed);
-    this.wte = new Embedding(pb, "wte", c.vocab_size, c.d_model);
+    this.wte = new Embedding(pb, "wte", c.vocab_size, c.d_model, c.init_std);
     this.wpe = c.positional === "learned"
-      ? new Embedding(pb, "wpe", c.max_seq_len, c.d_model)
+      ? new Embedding(pb, "wpe", c.max_seq_len, c.d_model, c.init_std)
       : null;
     this.h = Array.from({ length: c.n_layer }, (_, i) => this.createBlock(pb, `h.${i}`, c));
     this.lnF = new LayerNorm(pb, "ln_f", c.d_model, { bias: c.bias, eps: c.ln_eps });
     this.lmHead = c.tie_embeddings
       ? null
-      : new Linear(pb, "lm_head", c.d_model, c.vocab_size, { bias: false });
+      : new Linear(pb, "lm_head", c.d_model, c.vocab_size, { bias: false, std: c.init_std });
     this.params = pb.build(device);
   }
 

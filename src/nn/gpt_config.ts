@@ -14,7 +14,7 @@ export type GPTConfig = ModelConfig;
 
 /** A config with its defaults filled in and the derived init scale. */
 export interface ResolvedConfig extends Required<GPTConfig> {
-  /** Residual projections' std: GPT-2's 0.02 / sqrt(2·n_layer), or 0.02 with `init: pytorch`. */
+  /** Residual projections' std: GPT-2's init_std / sqrt(2·n_layer), or init_std with `init: pytorch`. */
   residualStd: number;
   /** Whether Linear biases start U(±1/√fan_in) (`init: pytorch`) rather than 0. */
   uniformBias: boolean;
@@ -29,7 +29,9 @@ export function resolveConfig(cfg: GPTConfig): ResolvedConfig {
     ln_eps: cfg.ln_eps ?? 1e-5,
     rope_base: cfg.rope_base ?? 10000,
     init: cfg.init ?? "gpt2",
-    residualStd: cfg.init === "pytorch" ? INIT_STD : INIT_STD / Math.sqrt(2 * cfg.n_layer),
+    init_std: cfg.init_std ?? INIT_STD,
+    residualStd: (cfg.init_std ?? INIT_STD) /
+      (cfg.init === "pytorch" ? 1 : Math.sqrt(2 * cfg.n_layer)),
     uniformBias: cfg.init === "pytorch",
   };
   for (
@@ -54,6 +56,9 @@ export function resolveConfig(cfg: GPTConfig): ResolvedConfig {
   }
   if (r.init !== "gpt2" && r.init !== "pytorch") {
     throw new UserError(`model.init: expected gpt2 or pytorch, found ${r.init}`);
+  }
+  if (!(r.init_std > 0 && Number.isFinite(r.init_std))) {
+    throw new UserError(`model.init_std: expected a positive number, found ${r.init_std}`);
   }
   if (!(r.dropout >= 0 && r.dropout < 1)) {
     throw new UserError(`model.dropout: expected a number in [0, 1), found ${r.dropout}`);

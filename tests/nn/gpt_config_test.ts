@@ -61,4 +61,10 @@ Deno.test("bad model shapes are one-line UserErrors naming the key", () => {
   }
   assert.equal(resolveConfig(gpt2Small).d_ffn, 3072);
   assert.equal(resolveConfig(gpt2Small).residualStd, 0.02 / Math.sqrt(24));
+  assert.equal(resolveConfig({ ...gpt2Small, init_std: 0.04 }).residualStd, 0.04 / Math.sqrt(24));
+  assert.equal(resolveConfig({ ...gpt2Small, init: "pytorch" }).residualStd, 0.02);
+  assert.throws(
+    () => resolveConfig({ ...gpt2Small, init_std: -1 }),
+    /model.init_std: expected a positive/,
+  );
 });

@@ -113,14 +113,23 @@ testNeeding(
 testNeeding(
   "a WebGPU adapter",
   gpu,
-  "GPT: init pytorch draws Linear biases U(±1/√fan_in) and leaves residual projections at 0.02",
+  "GPT: init pytorch draws Linear biases U(±1/√fan_in), init_std scales every weight unscaled",
   async () => {
     const dev = await Device.open();
     try {
-      const cfg = { ...tiny, d_model: 64, n_layer: 8, init: "pytorch" as const };
+      const cfg = { ...tiny, d_model: 64, n_layer: 8, init: "pytorch" as const, init_std: 0.04 };
       const a = await new GPT(dev, cfg, { seed: 5 }).params.read();
-      const proj = stats(a.get("h.3.mlp.c_proj.weight")!);
-      assert.ok(Math.abs(proj.std - 0.02) < 0.001, JSON.stringify(proj));
+      for (
+        const name of [
+          "h.3.mlp.c_proj.weight",
+          "h.3.attn.c_proj.weight",
+          "wte.weight",
+          "wpe.weight",
+        ]
+      ) {
+        const s = stats(a.get(name)!);
+        assert.ok(Math.abs(s.std - 0.04) < 0.003, `${name} ${JSON.stringify(s)}`);
+      }
       // fan_in 64 for c_attn and c_fc, 4·64 for the MLP's c_proj
       for (
         const [name, fanIn] of [["h.0.attn.c_attn.bias", 64], ["h.2.mlp.c_fc.bias", 64], [
