@@ -2,7 +2,7 @@
 AdamW and schedule as kiln's configs/{multiplication,histogram,rrxor}.yaml, on the CPU, so a
 recipe can be searched in minutes and a kiln run compared step for step.
 
-    /usr/bin/python3 bench/synthetic_peer.py multiplication --batch 256 --steps 2500
+    /usr/bin/python3 bench/synthetic_peer.py multiplication --lr 1e-3 --wd 0.5 --std 0.04
     /usr/bin/python3 bench/synthetic_peer.py histogram --steps 2000
     /usr/bin/python3 bench/synthetic_peer.py rrxor --steps 1500 --batch 64 --lr 2e-3 --wd 0
 
