@@ -160,9 +160,9 @@ export interface ModelConfig {
   /** RoPE frequency base; default 10000. */
   rope_base?: number;
   /**
-   * Initialisation; default "gpt2": weights N(0, 0.02²), residual projections 0.02/√(2·n_layer),
-   * biases 0. "pytorch": Linear biases U(±1/√fan_in) as nn.Linear draws them and every weight
-   * N(0, 0.02²) — what small algorithmic tasks learn fastest from (BENCHMARKS.md).
+   * Initialisation; default "gpt2": weights N(0, init_std²), residual projections scaled by
+   * 1/√(2·n_layer), biases 0. "pytorch": Linear biases U(±1/√fan_in) as nn.Linear draws them and
+   * every weight N(0, init_std²), residual projections unscaled.
    */
   init?: "gpt2" | "pytorch";
   /** Standard deviation of the weights and embeddings at init; default 0.02 (GPT-2's). */

@@ -30,10 +30,10 @@ export function resolveConfig(cfg: GPTConfig): ResolvedConfig {
     rope_base: cfg.rope_base ?? 10000,
     init: cfg.init ?? "gpt2",
     init_std: cfg.init_std ?? INIT_STD,
-    residualStd: (cfg.init_std ?? INIT_STD) /
-      (cfg.init === "pytorch" ? 1 : Math.sqrt(2 * cfg.n_layer)),
+    residualStd: 0,
     uniformBias: cfg.init === "pytorch",
   };
+  r.residualStd = r.init === "pytorch" ? r.init_std : r.init_std / Math.sqrt(2 * r.n_layer);
   for (
     const key of ["vocab_size", "max_seq_len", "n_layer", "n_head", "d_model", "d_ffn"] as const
   ) {

@@ -90,24 +90,17 @@ export class ParamBuilder {
 
   /** Declares a parameter drawn from N(0, std²). */
   normal(name: string, shape: number[], std: number): Param {
-    const n = shape.reduce((a, b) => a * b, 1);
-    return this.add(
-      new Param(name, shape, shape.length >= 2, () => normalInit(this.seed, name, n, std)),
-    );
+    return this.declare(name, shape, (n) => normalInit(this.seed, name, n, std));
   }
 
   /** Declares a parameter drawn from U(−bound, bound). */
   uniform(name: string, shape: number[], bound: number): Param {
-    const n = shape.reduce((a, b) => a * b, 1);
-    return this.add(
-      new Param(name, shape, shape.length >= 2, () => uniformInit(this.seed, name, n, bound)),
-    );
+    return this.declare(name, shape, (n) => uniformInit(this.seed, name, n, bound));
   }
 
   /** Declares a parameter filled with `value`. */
   constant(name: string, shape: number[], value: number): Param {
-    const n = shape.reduce((a, b) => a * b, 1);
-    return this.add(new Param(name, shape, shape.length >= 2, () => constantInit(n, value)));
+    return this.declare(name, shape, (n) => constantInit(n, value));
   }
 
   /** All declarations so far, in declaration order. */
@@ -133,6 +126,12 @@ export class ParamBuilder {
     );
     for (const p of this.declared) p.bind(set.tensors.get(p.name)!);
     return set;
+  }
+
+  /** A parameter with nanoGPT's decay rule: two or more dimensions decay. */
+  private declare(name: string, shape: number[], init: (n: number) => Float32Array): Param {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return this.add(new Param(name, shape, shape.length >= 2, () => init(n)));
   }
 
   private add(p: Param): Param {

@@ -56,6 +56,15 @@ Deno.test("a wrong type names the path, the expected type and what was found", (
   const enumMsg = errorOf(() => resolve(["training.lr_decay=cosin"]));
   assert.match(enumMsg, /training\.lr_decay: expected one of "cosine", "linear", "constant"/);
   assert.match(errorOf(() => resolve(["training.batch_size=0"])), /training\.batch_size: must be/);
+  assert.match(
+    errorOf(() => resolve(["model.init=torch"])),
+    /model\.init: expected one of "gpt2", "pytorch"/,
+  );
+  assert.match(errorOf(() => resolve(["model.init_std=0"])), /model\.init_std: must be/);
+  assert.match(
+    errorOf(() => resolve(["training.weight_decay_on=biases"])),
+    /training\.weight_decay_on: expected one of "matrices", "all"/,
+  );
 });
 
 Deno.test("overrides parse YAML scalars and lists", () => {
