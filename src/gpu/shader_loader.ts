@@ -1,19 +1,47 @@
 /**
- * The one way kiln reads WGSL: `shaders/<name>.wgsl` resolved against this module's URL, so the
- * same code works from a source checkout and inside a `deno compile --include shaders` binary
- * (where `import.meta.url` points into the embedded file system).
+ * The one way kiln reads WGSL: every kernel family is a text import, so the same module works from
+ * a source checkout, inside a `deno compile` binary, in a `deno bundle` output and in a browser,
+ * with no file system access at run time.
  */
 
-const cache = new Map<string, string>();
+import adamw from "../../shaders/adamw.wgsl" with { type: "text" };
+import attention from "../../shaders/attention.wgsl" with { type: "text" };
+import classifier from "../../shaders/classifier.wgsl" with { type: "text" };
+import convert from "../../shaders/convert.wgsl" with { type: "text" };
+import dropout from "../../shaders/dropout.wgsl" with { type: "text" };
+import elementwise from "../../shaders/elementwise.wgsl" with { type: "text" };
+import embedding from "../../shaders/embedding.wgsl" with { type: "text" };
+import layernorm from "../../shaders/layernorm.wgsl" with { type: "text" };
+import layout from "../../shaders/layout.wgsl" with { type: "text" };
+import matmul from "../../shaders/matmul.wgsl" with { type: "text" };
+import reduce from "../../shaders/reduce.wgsl" with { type: "text" };
+import rope from "../../shaders/rope.wgsl" with { type: "text" };
+import softmax from "../../shaders/softmax.wgsl" with { type: "text" };
 
-/** Returns the URL of `shaders/<name>.wgsl` relative to this module. */
-export function shaderUrl(name: string): URL {
-  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`bad shader name "${name}"`);
-  return new URL(`../../shaders/${name}.wgsl`, import.meta.url);
+/** WGSL source of every kernel family, by name (`shaders/<name>.wgsl`). */
+export const SHADERS: Readonly<Record<string, string>> = Object.freeze({
+  adamw,
+  attention,
+  classifier,
+  convert,
+  dropout,
+  elementwise,
+  embedding,
+  layernorm,
+  layout,
+  matmul,
+  reduce,
+  rope,
+  softmax,
+});
+
+/** Names of every kernel family. */
+export function shaderNames(): string[] {
+  return Object.keys(SHADERS);
 }
 
 /**
- * Loads (once, then from memory) the WGSL source of the kernel family `name`.
+ * The WGSL source of the kernel family `name`.
  *
  * @example
  * ```ts
@@ -21,10 +49,9 @@ export function shaderUrl(name: string): URL {
  * ```
  */
 export function loadShader(name: string): string {
-  let code = cache.get(name);
+  const code = Object.hasOwn(SHADERS, name) ? SHADERS[name] : undefined;
   if (code === undefined) {
-    code = Deno.readTextFileSync(shaderUrl(name));
-    cache.set(name, code);
+    throw new Error(`unknown shader "${name}"; known: ${shaderNames().join(", ")}`);
   }
   return code;
 }
