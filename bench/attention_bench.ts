@@ -10,8 +10,9 @@
 import { Device } from "../src/gpu/device.ts";
 import { ops } from "../src/tensor/ops.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
+import { fileTuneCache } from "../src/util/tune_cache_file.ts";
 
-const dev = await Device.open();
+const dev = await Device.open({ tuneCache: fileTuneCache() });
 
 /** GPT shapes: nanoGPT's CPU-sized shakespeare model and its GPU-sized one. */
 const SHAPES = [

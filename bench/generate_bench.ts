@@ -11,8 +11,9 @@
 import { generate } from "../src/eval/generate.ts";
 import { Device } from "../src/gpu/device.ts";
 import { GPT, type GPTConfig } from "../src/nn/gpt.ts";
+import { fileTuneCache } from "../src/util/tune_cache_file.ts";
 
-const dev = await Device.open();
+const dev = await Device.open({ tuneCache: fileTuneCache() });
 
 /** nanoGPT's CPU-sized shakespeare_char model, and the GPU-sized one at a longer window. */
 const SHAPES: { label: string; cfg: GPTConfig; prompt: number; tokens: number }[] = [

@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { Device } from "../src/gpu/device.ts";
 import { ops } from "../src/tensor/ops.ts";
 import { noGrad, Tensor } from "../src/tensor/tensor.ts";
+import { fileTuneCache } from "../src/util/tune_cache_file.ts";
 
 /** [label, M (rows), K (in), N (out)] */
 type Shape = [string, number, number, number];
@@ -107,7 +108,7 @@ async function timeSideBySide(runners: Runner[], reps: number, rounds = 3) {
 }
 
 async function setup(): Promise<Device> {
-  const dev = await Device.open();
+  const dev = await Device.open({ tuneCache: fileTuneCache() });
   await tf.setBackend("webgpu");
   await tf.ready();
   return dev;

@@ -21,6 +21,7 @@ import { AdamW } from "../src/optim/adamw.ts";
 import { Tensor } from "../src/tensor/tensor.ts";
 import { runPython } from "../tests/_support/python.ts";
 import { formatShares, KernelProfiler } from "./gpu_profile.ts";
+import { fileTuneCache } from "../src/util/tune_cache_file.ts";
 
 interface Shape {
   label: string;
@@ -162,7 +163,7 @@ const args = parseArgs({
 });
 
 const best = (a: Result | null, b: Result) => (a === null || b.tokensPerS > a.tokensPerS ? b : a);
-const dev = await Device.open();
+const dev = await Device.open({ tuneCache: fileTuneCache() });
 const info = dev.adapterInfo;
 console.log(
   `adapter: ${info.description || info.device} | ${new Date().toISOString().slice(0, 10)} | ` +

@@ -16,7 +16,7 @@ const ROWS_PER_GROUP: u32 = 64u;
 // Keys staged in workgroup memory per tile (forward, dQ).
 const KEY_TILE: u32 = 16u;
 // Queries staged in workgroup memory per tile (dK/dV); key rows per workgroup is ROWS_PER_GROUP.
-const QUERY_TILE: u32 = 16u;
+override QUERY_TILE: u32 = 16u;
 // Head width D, set per pipeline.
 override HEAD_DIM: u32 = 64u;
 // Vec4s per row: ceil(D / 4).

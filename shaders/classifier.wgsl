@@ -18,10 +18,8 @@ struct ClassifierParams {
   vocab: u32,
   ignore_index: i32,
   write_grad: u32,
-}
-
-fn quiet_nan() -> f32 {
-  return bitcast<f32>(0x7fc00000u);
+  // 0x7fc00000 (a quiet NaN) from the host: a NaN constant expression is a WGSL error in Tint.
+  nan_bits: u32,
 }
 
 // ---- count_targets ----------------------------------------------------------------------------
@@ -114,7 +112,7 @@ fn classifier_rows(
     if (valid) {
       loss = lse - logits[base + u32(t)];
     } else if (!ignored) {
-      loss = quiet_nan();
+      loss = bitcast<f32>(rp.nan_bits);
     }
     row_losses[row] = loss;
   }

@@ -1,13 +1,20 @@
-// LayerNorm over the last dim, one thread per row (rows are independent; no barriers).
-// Forward saves mean and rstd per row for the backward pass; variance is two-pass (centred)
-// for accuracy.
+// LayerNorm over the last dim, one workgroup per row: ROW_THREADS invocations stride over the
+// columns and meet in row_sum (subgroup operations where the device has them). Forward saves
+// mean and rstd per row for the backward pass; variance is two-pass (centred) for accuracy.
 
-const WORKGROUP: u32 = 64u;
+const ROW_THREADS: u32 = 64u;
+
+//!include row_reduce
 
 struct Params {
   rows: u32,
   cols: u32,
   eps: f32,
+}
+
+// Rows past 65,535 fold into y (see grid1d in src/gpu/kernel.ts).
+fn row_of(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.x + wid.y * nwg.x;
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -17,33 +24,31 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> stats: array<f32>; // [rows, 2]: mean, rstd
 
-fn row_index(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WORKGROUP;
-}
-
-@compute @workgroup_size(WORKGROUP)
-fn layernorm_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = row_index(gid, nwg);
+@compute @workgroup_size(ROW_THREADS)
+fn layernorm_forward(t: RowThread, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = row_of(wid, nwg);
   if (r >= p.rows) {
     return;
   }
   let base = r * p.cols;
   var s = 0.0;
-  for (var c = 0u; c < p.cols; c = c + 1u) {
+  for (var c = t.lid; c < p.cols; c = c + ROW_THREADS) {
     s = s + x[base + c];
   }
-  let mean = s / f32(p.cols);
+  let mean = row_sum(s, t) / f32(p.cols);
   var v = 0.0;
-  for (var c = 0u; c < p.cols; c = c + 1u) {
+  for (var c = t.lid; c < p.cols; c = c + ROW_THREADS) {
     let d = x[base + c] - mean;
     v = v + d * d;
   }
-  let rstd = inverseSqrt(v / f32(p.cols) + p.eps);
-  for (var c = 0u; c < p.cols; c = c + 1u) {
+  let rstd = inverseSqrt(row_sum(v, t) / f32(p.cols) + p.eps);
+  for (var c = t.lid; c < p.cols; c = c + ROW_THREADS) {
     y[base + c] = (x[base + c] - mean) * rstd * weight[c] + bias[c];
   }
-  stats[2u * r] = mean;
-  stats[2u * r + 1u] = rstd;
+  if (t.lid == 0u) {
+    stats[2u * r] = mean;
+    stats[2u * r + 1u] = rstd;
+  }
 }
 
 // dx = rstd · (dxhat − mean(dxhat) − xhat · mean(dxhat · xhat)), dxhat = g · weight.
@@ -56,9 +61,9 @@ fn layernorm_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
 @group(0) @binding(5) var<storage, read_write> bdx: array<f32>;
 @group(0) @binding(6) var<storage, read_write> bgxhat: array<f32>;
 
-@compute @workgroup_size(WORKGROUP)
-fn layernorm_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = row_index(gid, nwg);
+@compute @workgroup_size(ROW_THREADS)
+fn layernorm_backward(t: RowThread, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = row_of(wid, nwg);
   if (r >= bp.rows) {
     return;
   }
@@ -67,16 +72,16 @@ fn layernorm_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
   let rstd = bstats[2u * r + 1u];
   var sum_d = 0.0;
   var sum_dx = 0.0;
-  for (var c = 0u; c < bp.cols; c = c + 1u) {
+  for (var c = t.lid; c < bp.cols; c = c + ROW_THREADS) {
     let xhat = (bx[base + c] - mean) * rstd;
     let d = bg[base + c] * bweight[c];
     sum_d = sum_d + d;
     sum_dx = sum_dx + d * xhat;
   }
   let n = f32(bp.cols);
-  let mean_d = sum_d / n;
-  let mean_dx = sum_dx / n;
-  for (var c = 0u; c < bp.cols; c = c + 1u) {
+  let mean_d = row_sum(sum_d, t) / n;
+  let mean_dx = row_sum(sum_dx, t) / n;
+  for (var c = t.lid; c < bp.cols; c = c + ROW_THREADS) {
     let xhat = (bx[base + c] - mean) * rstd;
     let g = bg[base + c];
     bdx[base + c] = rstd * (g * bweight[c] - mean_d - xhat * mean_dx);

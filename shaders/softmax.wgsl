@@ -1,40 +1,47 @@
-// Softmax over the last dim, one thread per row: max-subtracted exp for stability.
-// Backward: dx = y · (g − Σ g·y).
+// Softmax over the last dim, one workgroup per row: the ROW_THREADS invocations stride over the
+// columns and meet in row_max / row_sum (subgroup operations where the device has them).
+// Forward: max-subtracted exp for stability. Backward: dx = y · (g − Σ g·y).
 
-const WORKGROUP: u32 = 64u;
+const ROW_THREADS: u32 = 64u;
+// Below any logit that matters and finite (WGSL has no infinity literal); exp(-3e38 - m) is 0.
+const NEG_LARGE: f32 = -3.0e38;
+
+//!include row_reduce
 
 struct Params {
   rows: u32,
   cols: u32,
 }
 
-fn row_index(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WORKGROUP;
+// Rows past 65,535 fold into y (see grid1d in src/gpu/kernel.ts).
+fn row_of(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.x + wid.y * nwg.x;
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
-@compute @workgroup_size(WORKGROUP)
-fn softmax_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = row_index(gid, nwg);
+@compute @workgroup_size(ROW_THREADS)
+fn softmax_forward(t: RowThread, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = row_of(wid, nwg);
   if (r >= p.rows) {
     return;
   }
   let base = r * p.cols;
-  var m = -3.4028235e38;
-  for (var c = 0u; c < p.cols; c = c + 1u) {
+  var m = NEG_LARGE;
+  for (var c = t.lid; c < p.cols; c = c + ROW_THREADS) {
     m = max(m, x[base + c]);
   }
+  m = row_max(m, t);
   var s = 0.0;
-  for (var c = 0u; c < p.cols; c = c + 1u) {
+  for (var c = t.lid; c < p.cols; c = c + ROW_THREADS) {
     let e = exp(x[base + c] - m);
     y[base + c] = e;
     s = s + e;
   }
-  let inv = 1.0 / s;
-  for (var c = 0u; c < p.cols; c = c + 1u) {
+  let inv = 1.0 / row_sum(s, t);
+  for (var c = t.lid; c < p.cols; c = c + ROW_THREADS) {
     y[base + c] = y[base + c] * inv;
   }
 }
@@ -44,18 +51,19 @@ fn softmax_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
 @group(0) @binding(2) var<storage, read> bg: array<f32>;
 @group(0) @binding(3) var<storage, read_write> bdx: array<f32>;
 
-@compute @workgroup_size(WORKGROUP)
-fn softmax_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = row_index(gid, nwg);
+@compute @workgroup_size(ROW_THREADS)
+fn softmax_backward(t: RowThread, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = row_of(wid, nwg);
   if (r >= bp.rows) {
     return;
   }
   let base = r * bp.cols;
   var dot = 0.0;
-  for (var c = 0u; c < bp.cols; c = c + 1u) {
+  for (var c = t.lid; c < bp.cols; c = c + ROW_THREADS) {
     dot = dot + by[base + c] * bg[base + c];
   }
-  for (var c = 0u; c < bp.cols; c = c + 1u) {
+  dot = row_sum(dot, t);
+  for (var c = t.lid; c < bp.cols; c = c + ROW_THREADS) {
     bdx[base + c] = by[base + c] * (bg[base + c] - dot);
   }
 }

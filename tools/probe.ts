@@ -14,6 +14,7 @@ import {
 } from "../src/eval/probe.ts";
 import { Device } from "../src/gpu/device.ts";
 import { UserError } from "../src/util/errors.ts";
+import { fileTuneCache } from "../src/util/tune_cache_file.ts";
 
 const HELP = `Usage: deno task probe --checkpoint <run dir | checkpoint dir> [options]
 
@@ -48,7 +49,7 @@ export async function main(args: string[]): Promise<void> {
   }
   const folds = intFlag("folds", values.folds, 5);
   if (folds < 2) throw new UserError("--folds must be at least 2");
-  const dev = await Device.open();
+  const dev = await Device.open({ tuneCache: fileTuneCache() });
   const loaded = await loadProcessModel(dev, values.checkpoint);
   const report = await runProbe(dev, loaded.model, loaded.process, {
     bos: loaded.config.data.bos === true,

@@ -13,6 +13,7 @@ import { Device } from "../gpu/device.ts";
 import { train, type TrainResult } from "../train/trainer.ts";
 import { UserError } from "../util/errors.ts";
 import { loadProcessModel, type ProbeReport, runProbe, writeProbeReport } from "./probe.ts";
+import { fileTuneCache } from "../util/tune_cache_file.ts";
 
 /** What the demo measured. */
 export interface DemoResult {
@@ -41,7 +42,10 @@ export async function runDemo(opts: {
     seed: cfg.seed,
     seqLen: cfg.model.max_seq_len,
   });
-  const dev = await Device.open({ powerPreference: cfg.device.power_preference });
+  const dev = await Device.open({
+    tuneCache: fileTuneCache(),
+    powerPreference: cfg.device.power_preference,
+  });
   const run = await train(cfg, {
     device: dev,
     handleSigint: true,

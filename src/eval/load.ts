@@ -31,6 +31,7 @@ import { toGptConfig } from "../train/prepare.ts";
 import { UserError } from "../util/errors.ts";
 import { exists } from "../util/fs.ts";
 import { bpeCodec, codecFromTokenizerJson, idCodec, taskCodec, type TextCodec } from "./codec.ts";
+import { fileTuneCache } from "../util/tune_cache_file.ts";
 
 /** GPT-2's vocabulary size: a model of that size with no tokenizer file uses GPT-2's. */
 const GPT2_VOCAB = 50257;
@@ -143,7 +144,7 @@ export async function loadModel(
     }
     config = toGptConfig(checkpoint.state.model);
   }
-  const device = opts.device ?? await Device.open();
+  const device = opts.device ?? await Device.open({ tuneCache: fileTuneCache() });
   let model: GPT;
   if (where.kind === "hf") {
     model = await loadHfGpt2(device, where.checkpointDir);

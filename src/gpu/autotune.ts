@@ -1,12 +1,12 @@
 /**
  * Once-per-adapter tuning of the large matmul kernel's k-stage depth (`T8_BK` in
- * shaders/matmul.wgsl), cached in the user cache dir (`$XDG_CACHE_HOME/kiln/` or
- * `~/.cache/kiln/`). The depth changes only how k is staged through workgroup memory, never the
+ * shaders/matmul.wgsl), cached where the caller says (a
+ * {@link TuneCache}; Deno's tools use `$XDG_CACHE_HOME/kiln/` or `~/.cache/kiln/`). The depth changes only how k is staged through workgroup memory, never the
  * order of the per-output sums, so every choice gives bit-identical results: tuning cannot break
  * reproducible runs. `KILN_MATMUL_STAGE_DEPTH=16` forces a depth and skips tuning.
  */
 
-import { writeJsonAtomic } from "../util/fs.ts";
+import { hostEnv } from "../util/host_env.ts";
 import type { Device } from "./device.ts";
 import { defineKernel } from "./kernel.ts";
 import { STORAGE_USAGE } from "./buffer_pool.ts";
@@ -32,64 +32,51 @@ export const MATMUL_UNIFORMS = [
   ["k_chunk", "u32"],
 ] as const;
 
-/** Path of the tuning cache, or null when the environment names no home or cache dir. */
-export function tuneCachePath(): string | null {
-  try {
-    const base = Deno.env.get("XDG_CACHE_HOME") ??
-      (Deno.env.get("HOME") ? `${Deno.env.get("HOME")}/.cache` : null);
-    return base ? `${base}/kiln/matmul-tuning.json` : null;
-  } catch {
-    return null; // no --allow-env
-  }
+/**
+ * Where tuning results persist between processes. The engine never touches files itself: Deno
+ * callers pass the user-cache-dir file (src/util/tune_cache_file.ts), a browser may pass
+ * localStorage, and without one the result lives only as long as the device.
+ */
+export interface TuneCache {
+  get(key: string): Promise<number | undefined>;
+  set(key: string, value: number): Promise<void>;
 }
 
-/** The cache key: the adapter's identity and the kernel version. */
+/** The cache key: the adapter's identity, the kernel version and the workgroup-memory limit. */
 function adapterKey(dev: Device): string {
   const i = dev.adapterInfo;
-  return `${i.vendor}|${i.architecture}|${i.device}|${dev.description}|v${KERNEL_VERSION}`;
+  return `${i.vendor}|${i.architecture}|${i.device}|${dev.description}|v${KERNEL_VERSION}|` +
+    `wg${dev.limits.maxComputeWorkgroupStorageSize}`;
+}
+
+/** The depths whose shared tiles (two [depth][128] f32 tiles) fit the device's workgroup memory. */
+export function allowedStageDepths(dev: Device): number[] {
+  const limit = dev.limits.maxComputeWorkgroupStorageSize ?? 16384;
+  return STAGE_DEPTHS.filter((d) => 2 * d * 128 * 4 <= limit);
 }
 
 /**
- * The stage depth for this adapter: forced by the environment, read from the cache, or measured
- * now (about a second on lavapipe, once) and cached.
+ * The stage depth for this adapter: forced by `KILN_MATMUL_STAGE_DEPTH`, read from `cache`, or
+ * measured now (about a second on lavapipe) and stored there.
  */
-export async function matmulStageDepth(dev: Device): Promise<number> {
-  const forced = Number(safeEnv("KILN_MATMUL_STAGE_DEPTH"));
-  if ((STAGE_DEPTHS as readonly number[]).includes(forced)) return forced;
-  const path = tuneCachePath();
+export async function matmulStageDepth(dev: Device, cache?: TuneCache): Promise<number> {
+  const allowed = allowedStageDepths(dev);
+  const forced = Number(hostEnv("KILN_MATMUL_STAGE_DEPTH"));
+  if (allowed.includes(forced)) return forced;
   const key = adapterKey(dev);
-  let cache: Record<string, number> = {};
-  if (path) {
-    try {
-      cache = JSON.parse(await Deno.readTextFile(path));
-      const hit = cache[key];
-      if ((STAGE_DEPTHS as readonly number[]).includes(hit)) return hit;
-    } catch { /* no cache yet */ }
-  }
-  const best = await measure(dev);
-  if (path) {
-    try {
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      await writeJsonAtomic(path, { ...cache, [key]: best });
-    } catch { /* read-only home: tune again next time */ }
-  }
+  const hit = await cache?.get(key).catch(() => undefined);
+  if (hit !== undefined && allowed.includes(hit)) return hit;
+  const best = await measure(dev, allowed);
+  await cache?.set(key, best).catch(() => {/* read-only cache: tune again next time */});
   return best;
 }
 
-function safeEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Times a 256³ product per depth, rounds interleaved; the fastest (ties → earlier) wins. */
-async function measure(dev: Device): Promise<number> {
+async function measure(dev: Device, depths: readonly number[]): Promise<number> {
   const bytes = SIZE * SIZE * 4;
   const buffers = [0, 1, 2].map(() => dev.gpu.createBuffer({ size: bytes, usage: STORAGE_USAGE }));
   const region = (b: GPUBuffer) => ({ buffer: b, byteOffset: 0, byteLength: bytes });
-  const run = STAGE_DEPTHS.map((depth) => {
+  const run = depths.map((depth) => {
     const kernel = defineKernel({
       shader: "matmul",
       entryPoint: "matmul_8x8",
@@ -113,7 +100,7 @@ async function measure(dev: Device): Promise<number> {
         workgroups: [SIZE / 128, SIZE / 128, 1],
       });
   });
-  const best = STAGE_DEPTHS.map(() => Infinity);
+  const best = depths.map(() => Infinity);
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < run.length; i++) {
       const t0 = performance.now();
@@ -128,5 +115,5 @@ async function measure(dev: Device): Promise<number> {
   let pick = 0;
   // Prefer the earlier (default) depth unless another is clearly (5%) faster.
   for (let i = 1; i < best.length; i++) if (best[i] < best[pick] * 0.95) pick = i;
-  return STAGE_DEPTHS[pick];
+  return depths[pick];
 }

@@ -28,14 +28,16 @@ function checkAlignment(regions: readonly BufferRegion[], alignment: number): vo
 /** Caches bind groups by pipeline and exact buffer ranges. */
 export class BindGroupCache {
   readonly #gpu: GPUDevice;
+  readonly #alignment: number;
   readonly #groups = new Map<string, GPUBindGroup>();
   readonly #ids = new WeakMap<object, number>();
   #nextId = 1;
   hits = 0;
   misses = 0;
 
-  constructor(gpu: GPUDevice) {
+  constructor(gpu: GPUDevice, alignment: number) {
     this.#gpu = gpu;
+    this.#alignment = alignment;
   }
 
   /** The bind group binding `regions` at 0, 1, … for `pipeline` (whose layout is `layout`). */
@@ -52,7 +54,7 @@ export class BindGroupCache {
       return group;
     }
     this.misses++;
-    checkAlignment(regions, this.#gpu.limits.minStorageBufferOffsetAlignment);
+    checkAlignment(regions, this.#alignment);
     group = this.#gpu.createBindGroup({
       layout,
       entries: regions.map((r, binding) => ({

@@ -1,7 +1,9 @@
 /** The GPU context: adapter + device with the adapter's real limits, pool, pipelines, recorder. */
 
-import { UserError } from "../util/errors.ts";
-import { DEFAULT_STAGE_DEPTH, matmulStageDepth } from "./autotune.ts";
+import { GpuError, UserError } from "../util/errors.ts";
+import { hostEnv } from "../util/host_env.ts";
+import { DEFAULT_STAGE_DEPTH, matmulStageDepth, type TuneCache } from "./autotune.ts";
+import { effectiveLimits, type LimitsMode, limitsModeFromEnv } from "./limits.ts";
 import { BindGroupCache } from "./bind_group_cache.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
@@ -21,19 +23,34 @@ export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** Request `shader-f16` when the adapter has it (default true). */
   f16?: boolean;
+  /** Request `subgroups` when the adapter has it (default true); row reductions then use them. */
+  subgroups?: boolean;
   /**
-   * Tune the matmul kernel for this adapter (default true): read from the user cache dir, or
-   * measured once (about a second) and cached. False keeps the default.
+   * "adapter" (default) requests every limit the adapter has; "default" requests none, so the
+   * device has WebGPU's default limits, as on macOS, Dawn and browsers. `KILN_WEBGPU_LIMITS`
+   * sets it when the option is absent.
+   */
+  limits?: LimitsMode;
+  /**
+   * Tune the matmul kernel for this adapter: read from `tuneCache`, or measured once (about a
+   * second) and stored there. Default: true when a `tuneCache` is given, else false (the default
+   * depth).
    */
   tune?: boolean;
+  /** Where tuning results persist (see src/util/tune_cache_file.ts for the Deno file cache). */
+  tuneCache?: TuneCache;
 }
 
 const NO_ADAPTER = "no WebGPU adapter found; on a machine without a GPU install Mesa's drivers " +
   "(apt-get install mesa-vulkan-drivers) and set XDG_RUNTIME_DIR to a writable directory";
 
 /**
- * A WebGPU device opened with every limit the adapter allows, plus kiln's buffer pool, pipeline
- * cache and the single command recorder that all ops record into.
+ * A WebGPU device opened with every limit the adapter allows (or WebGPU's defaults), plus kiln's
+ * buffer pool, pipeline cache and the single command recorder that all ops record into.
+ *
+ * GPU errors are never only logged: an uncaptured validation error, out-of-memory, a pipeline
+ * that fails to build or a lost device is kept as {@link Device.failure}; the next readback or
+ * sync throws it, and the trainer checks it at every step boundary.
  *
  * @example
  * ```ts
@@ -44,9 +61,12 @@ const NO_ADAPTER = "no WebGPU adapter found; on a machine without a GPU install 
 export class Device {
   readonly gpu: GPUDevice;
   readonly adapterInfo: AdapterInfo;
+  /** The limits kiln plans with (in "default" mode clamped to WebGPU's defaults). */
   readonly limits: Record<string, number>;
+  readonly limitsMode: LimitsMode;
   readonly hasF16: boolean;
   readonly hasTimestamps: boolean;
+  readonly hasSubgroups: boolean;
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
   readonly recorder: Recorder;
@@ -54,30 +74,55 @@ export class Device {
   /** k-stage depth of the large matmul kernel, tuned once per adapter (see autotune.ts). */
   matmulStageDepth: number = DEFAULT_STAGE_DEPTH;
   #lost = false;
+  #destroying = false;
+  #failure: GpuError | null = null;
+  #pendingChecks: Promise<unknown>[] = [];
+  readonly #lostSignal: Promise<never>;
 
-  private constructor(gpu: GPUDevice, info: AdapterInfo, features: Set<string>) {
+  private constructor(
+    gpu: GPUDevice,
+    info: AdapterInfo,
+    features: Set<string>,
+    limitsMode: LimitsMode,
+  ) {
     this.gpu = gpu;
     this.adapterInfo = info;
-    const limits: Record<string, number> = {};
+    const reported: Record<string, number> = {};
     for (const key in gpu.limits) {
       const v = (gpu.limits as unknown as Record<string, number>)[key];
-      if (typeof v === "number") limits[key] = v;
+      if (typeof v === "number") reported[key] = v;
     }
+    this.limitsMode = limitsMode;
+    const limits = effectiveLimits(reported, limitsMode);
     this.limits = limits;
     this.hasF16 = features.has("shader-f16");
     this.hasTimestamps = features.has("timestamp-query");
+    this.hasSubgroups = features.has("subgroups");
     this.pool = new BufferPool(gpu, limits.maxStorageBufferBindingSize);
-    this.pipelines = new PipelineCache(gpu);
+    this.pipelines = new PipelineCache(gpu, {
+      limits,
+      features,
+      onError: (err) => this.fail(err),
+      track: (check) => this.#pendingChecks.push(check),
+    });
     this.recorder = new Recorder(gpu, limits.minUniformBufferOffsetAlignment ?? 256);
-    this.bindGroups = new BindGroupCache(gpu);
+    this.bindGroups = new BindGroupCache(gpu, limits.minStorageBufferOffsetAlignment);
     gpu.addEventListener("uncapturederror", (ev) => {
-      // Validation errors are bugs in kiln's kernels; make them loud instead of silent garbage.
-      console.error(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
+      const error = (ev as GPUUncapturedErrorEvent).error;
+      const kind = error.constructor?.name?.replace(/^GPU/, "") || "GPU error";
+      this.fail(new GpuError(`WebGPU ${kind}: ${firstLine(error.message)}`));
     });
-    gpu.lost.then((info) => {
+    this.#lostSignal = gpu.lost.then((info) => {
       this.#lost = true;
-      if (info.reason !== "destroyed") console.error(`WebGPU device lost: ${info.message}`);
+      const error = new GpuError(
+        `WebGPU device lost (${info.reason ?? "unknown"}): ${
+          firstLine(info.message) || "no detail"
+        }`,
+      );
+      if (!this.#destroying) this.fail(error);
+      throw this.#failure ?? error;
     });
+    this.#lostSignal.catch(() => {/* observed by readback/sync */});
   }
 
   /** Opens the adapter's device; throws a one-line UserError when there is no adapter. */
@@ -91,14 +136,25 @@ export class Device {
       adapter = null;
     }
     if (adapter === null) throw new UserError(NO_ADAPTER);
-    const requiredLimits: Record<string, number> = {};
-    for (const key in adapter.limits) {
-      const v = (adapter.limits as unknown as Record<string, number>)[key];
-      if (typeof v === "number") requiredLimits[key] = v;
+    let limitsMode: LimitsMode;
+    try {
+      limitsMode = opts.limits ?? limitsModeFromEnv(hostEnv("KILN_WEBGPU_LIMITS"));
+    } catch (err) {
+      throw new UserError((err as Error).message);
     }
-    const wanted: GPUFeatureName[] = ["timestamp-query"];
+    const requiredLimits: Record<string, number> = {};
+    if (limitsMode === "adapter") {
+      for (const key in adapter.limits) {
+        const v = (adapter.limits as unknown as Record<string, number>)[key];
+        if (typeof v === "number") requiredLimits[key] = v;
+      }
+    }
+    const wanted = ["timestamp-query"];
     if (opts.f16 !== false) wanted.push("shader-f16");
-    const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
+    if (opts.subgroups !== false) wanted.push("subgroups");
+    const requiredFeatures = wanted.filter((f) =>
+      adapter.features.has(f as GPUFeatureName)
+    ) as GPUFeatureName[];
     const gpu = await adapter.requestDevice({ requiredLimits, requiredFeatures });
     const i = adapter.info;
     const info: AdapterInfo = {
@@ -110,9 +166,34 @@ export class Device {
         (i as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter,
       ),
     };
-    const dev = new Device(gpu, info, new Set(requiredFeatures));
-    if (opts.tune !== false) dev.matmulStageDepth = await matmulStageDepth(dev);
+    const dev = new Device(gpu, info, new Set<string>(requiredFeatures), limitsMode);
+    if (opts.tune ?? opts.tuneCache !== undefined) {
+      dev.matmulStageDepth = await matmulStageDepth(dev, opts.tuneCache);
+    }
     return dev;
+  }
+
+  /** The first GPU failure seen on this device, or null while all is well. */
+  get failure(): GpuError | null {
+    return this.#failure;
+  }
+
+  /** Records a GPU failure; the first one wins (later ones are usually its consequences). */
+  fail(error: GpuError): void {
+    this.#failure ??= error;
+  }
+
+  /** Throws the recorded GPU failure, if any (cheap: call it at every step boundary). */
+  throwIfFailed(): void {
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** Waits for pending pipeline checks, then throws the recorded GPU failure, if any. */
+  async checkErrors(): Promise<void> {
+    while (this.#pendingChecks.length > 0) {
+      await Promise.all(this.#pendingChecks.splice(0));
+    }
+    this.throwIfFailed();
   }
 
   /** The adapter's description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
@@ -149,8 +230,10 @@ export class Device {
 
   /** Flushes and waits until the GPU has finished (≥10 ms on lavapipe: use rarely). */
   async sync(): Promise<void> {
+    this.throwIfFailed();
     this.flush();
-    await this.gpu.queue.onSubmittedWorkDone();
+    await Promise.race([this.gpu.queue.onSubmittedWorkDone(), this.#lostSignal]);
+    await this.checkErrors();
   }
 
   /**
@@ -215,6 +298,7 @@ export class Device {
 
   /** Flushes, copies `region` to a mappable buffer and returns its bytes. */
   async readback(region: BufferRegion): Promise<ArrayBuffer> {
+    this.throwIfFailed();
     const size = Math.ceil(region.byteLength / 4) * 4;
     const staging = this.gpu.createBuffer({
       size,
@@ -228,10 +312,21 @@ export class Device {
       size,
     );
     this.flush();
-    await staging.mapAsync(GPUMapMode.READ);
+    // A lost device may never resolve the map; the loss itself is the answer then.
+    try {
+      await Promise.race([staging.mapAsync(GPUMapMode.READ), this.#lostSignal]);
+    } catch (err) {
+      // A failed map usually means the device went away; let its loss (or error) name it.
+      const settle = new Promise((resolve) => setTimeout(resolve, 100));
+      await Promise.race([this.#lostSignal, settle]).catch(() => {});
+      this.throwIfFailed();
+      throw new GpuError(`WebGPU readback failed: ${firstLine((err as Error).message)}`);
+    }
     const out = staging.getMappedRange().slice(0, region.byteLength);
     staging.unmap();
     staging.destroy();
+    // Values computed by an invalid pipeline are garbage: never hand them out.
+    await this.checkErrors();
     return out;
   }
 
@@ -242,8 +337,13 @@ export class Device {
 
   /** Frees the pool and the device. */
   destroy(): void {
-    this.flush();
+    this.#destroying = true;
+    if (!this.#lost) this.flush();
     this.pool.trim();
     this.gpu.destroy();
   }
+}
+
+function firstLine(message: string): string {
+  return (message ?? "").trim().split("\n")[0];
 }

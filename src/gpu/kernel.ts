@@ -53,16 +53,41 @@ export class Kernel {
     }
     const { shader, entryPoint, constants, uniforms } = this.spec;
     const regions: BufferRegion[] = [];
-    if (uniforms && uniforms.length > 0) {
+    const hasUniforms = uniforms !== undefined && uniforms.length > 0;
+    if (hasUniforms) {
       regions.push(dev.recorder.uniform(packUniforms(uniforms, args.uniforms ?? {}, entryPoint)));
     }
-    regions.push(...args.bindings);
     const pipeline = dev.pipelines.get(shader, entryPoint, constants);
+    const first = hasUniforms ? 1 : 0;
+    const align = dev.limits.minStorageBufferOffsetAlignment;
+    const moved: { view: BufferRegion; scratch: BufferRegion; writable: boolean }[] = [];
+    args.bindings.forEach((view, i) => {
+      if (view.byteOffset % align === 0) {
+        regions.push(view);
+        return;
+      }
+      // A view that starts off the device's binding alignment (a q/k/v block of a fused
+      // parameter when d_model is not a multiple of 64, say) is staged through an aligned copy.
+      const info = dev.pipelines.info(shader, entryPoint, constants);
+      const writable = info.storageWritable.get(first + i) ?? true;
+      const scratch = {
+        buffer: dev.pool.acquire(view.byteLength),
+        byteOffset: 0,
+        byteLength: view.byteLength,
+      };
+      dev.copy(view, scratch);
+      moved.push({ view, scratch, writable });
+      regions.push(scratch);
+    });
     const bindGroup = dev.bindGroups.get(pipeline, dev.pipelines.layout(pipeline), regions);
     const pass = dev.recorder.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    for (const { view, scratch, writable } of moved) {
+      if (writable) dev.copy(scratch, view);
+      dev.pool.release(scratch.buffer);
+    }
   }
 }
 

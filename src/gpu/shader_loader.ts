@@ -17,6 +17,8 @@ import matmul from "../../shaders/matmul.wgsl" with { type: "text" };
 import reduce from "../../shaders/reduce.wgsl" with { type: "text" };
 import rope from "../../shaders/rope.wgsl" with { type: "text" };
 import softmax from "../../shaders/softmax.wgsl" with { type: "text" };
+import rowReduceSubgroup from "../../shaders/lib/row_reduce_subgroup.wgsl" with { type: "text" };
+import rowReduceWorkgroup from "../../shaders/lib/row_reduce_workgroup.wgsl" with { type: "text" };
 
 /** WGSL source of every kernel family, by name (`shaders/<name>.wgsl`). */
 export const SHADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -41,17 +43,52 @@ export function shaderNames(): string[] {
 }
 
 /**
- * The WGSL source of the kernel family `name`.
+ * Library fragments a family pulls in with a `//!include <name>` line, one text per variant.
+ * `row_reduce` gives `row_sum`/`row_max` over one workgroup: with subgroup operations where the
+ * device has `subgroups`, through workgroup memory elsewhere (both are tested).
+ */
+export const SHADER_LIBRARIES: Readonly<Record<string, { subgroup: string; workgroup: string }>> =
+  Object.freeze({
+    row_reduce: { subgroup: rowReduceSubgroup, workgroup: rowReduceWorkgroup },
+  });
+
+/** Which variant of the libraries a device compiles. */
+export interface ShaderVariant {
+  subgroups?: boolean;
+}
+
+const expanded = new Map<string, string>();
+
+/**
+ * The WGSL source of the kernel family `name`, with its `//!include` lines replaced by the
+ * variant's library text; `enable` directives move to the top, where WGSL requires them.
  *
  * @example
  * ```ts
  * const code = loadShader("elementwise"); // contents of shaders/elementwise.wgsl
  * ```
  */
-export function loadShader(name: string): string {
+export function loadShader(name: string, variant: ShaderVariant = {}): string {
   const code = Object.hasOwn(SHADERS, name) ? SHADERS[name] : undefined;
   if (code === undefined) {
     throw new Error(`unknown shader "${name}"; known: ${shaderNames().join(", ")}`);
   }
-  return code;
+  if (!code.includes("//!include")) return code;
+  const key = `${name}|${variant.subgroups ? "subgroup" : "workgroup"}`;
+  let out = expanded.get(key);
+  if (out === undefined) {
+    const enables: string[] = [];
+    const body = code.replace(/^\/\/!include (\w+)\s*$/gm, (_, lib: string) => {
+      const entry = SHADER_LIBRARIES[lib];
+      if (!entry) throw new Error(`shader "${name}" includes unknown library "${lib}"`);
+      const text = variant.subgroups ? entry.subgroup : entry.workgroup;
+      return text.replace(/^\s*enable\s+\w+\s*;\s*$/gm, (line) => {
+        enables.push(line.trim());
+        return "";
+      });
+    });
+    out = [...new Set(enables), body].join("\n");
+    expanded.set(key, out);
+  }
+  return out;
 }

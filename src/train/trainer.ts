@@ -19,6 +19,7 @@ import { AdamW } from "../optim/adamw.ts";
 import { learningRate } from "../optim/schedule.ts";
 import { ops } from "../tensor/ops.ts";
 import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { GpuError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { ProgressBar } from "../util/progress.ts";
 import {
@@ -34,6 +35,7 @@ import { evaluate } from "./evaluate.ts";
 import { type MetricsLine, MetricsWriter, rewindMetrics } from "./metrics.ts";
 import { type PreparedRun, prepareRun } from "./prepare.ts";
 import { createRunDir, gitState, readRunInfo, type RunInfo, writeRunInfo } from "./run_dir.ts";
+import { fileTuneCache } from "../util/tune_cache_file.ts";
 
 /** Options of {@link train} beyond the config. */
 export interface TrainOptions {
@@ -89,6 +91,7 @@ export async function train(cfg: Config, opts: TrainOptions = {}): Promise<Train
   const prepared = await prepareRun(cfg, opts);
   const ownsDevice = !opts.device;
   const dev = opts.device ?? await Device.open({
+    tuneCache: fileTuneCache(),
     powerPreference: cfg.device.power_preference,
     f16: cfg.device.f16,
   });
@@ -172,6 +175,7 @@ class TrainingLoop {
     try {
       return await this.loop();
     } catch (err) {
+      if (err instanceof GpuError && this.metrics) this.event("gpu_error", err.message);
       // Record the failure, but never let a second error hide the first.
       await this.finish("failed", (err as Error).message.split("\n")[0]).catch(() => {});
       throw err;
@@ -269,6 +273,9 @@ class TrainingLoop {
     }
     try {
       while (this.state.step < total) {
+        // A GPU error since the last step makes everything after it garbage: stop here, keeping
+        // the checkpoints already on disk.
+        this.dev.throwIfFailed();
         const wantLog = (this.state.step + 1) % t.log_every === 0 ||
           this.state.step + 1 === total || this.isCheckpointStep(this.state.step + 1);
         const gradNorm = this.recordStep(inputs, targets, lossSum, wantLog);

@@ -27,3 +27,14 @@ export function isUserError(err: unknown): err is UserError {
 export function expectedFound(what: string, expected: unknown, found: unknown): string {
   return `${what}: expected ${String(expected)}, found ${String(found)}`;
 }
+
+/**
+ * A GPU failure: an invalid kernel, a validation error, out-of-memory or a lost device. Fatal to
+ * the work in flight (its results are garbage); the CLI shows it as one line, exit 1.
+ */
+export class GpuError extends UserError {
+  constructor(message: string) {
+    super(message, 1);
+    this.name = "GpuError";
+  }
+}

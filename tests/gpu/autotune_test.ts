@@ -28,7 +28,10 @@ gpuTest("tuning runs once per adapter and is cached in the user cache dir", asyn
     const { Device } = await import(${
     JSON.stringify(new URL("../../src/gpu/device.ts", import.meta.url).href)
   });
-    const dev = await Device.open();
+    const { fileTuneCache } = await import(${
+    JSON.stringify(new URL("../../src/util/tune_cache_file.ts", import.meta.url).href)
+  });
+    const dev = await Device.open({ tuneCache: fileTuneCache() });
     console.log(dev.matmulStageDepth);
   `;
   const run = async (env: Record<string, string>) => {

@@ -21,7 +21,9 @@ Deno.test("pipeline key ignores constant order; shader loader reads shaders/", (
   assert.notEqual(pipelineKey("m", "e", { A: 1 }), pipelineKey("m", "e", { A: 2 }));
   assert.match(loadShader("elementwise"), /fn gelu_forward/);
   assert.throws(() => loadShader("../etc/passwd"), /unknown shader/);
-  const files = [...Deno.readDirSync(new URL("../../shaders/", import.meta.url))]
+  const files = [...Deno.readDirSync(new URL("../../shaders/", import.meta.url))].filter((e) =>
+    e.isFile
+  )
     .map((e) => e.name.replace(/\.wgsl$/, "")).sort();
   assert.deepEqual(shaderNames().sort(), files, "every shaders/*.wgsl is imported");
 });

@@ -3,13 +3,14 @@
 import { Device } from "../../src/gpu/device.ts";
 import { Mulberry32 } from "../../src/util/random.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+import { fileTuneCache } from "../../src/util/tune_cache_file.ts";
 
 const adapterPresent = await hasWebGpuAdapter();
 let device: Promise<Device> | null = null;
 
 /** The test file's device (opened on first use). */
 export function testDevice(): Promise<Device> {
-  device ??= Device.open();
+  device ??= Device.open({ tuneCache: fileTuneCache() });
   return device;
 }
 

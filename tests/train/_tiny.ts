@@ -4,6 +4,7 @@ import "../../src/data/sources_all.ts";
 import { resolveConfigs } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { Device } from "../../src/gpu/device.ts";
+import { fileTuneCache } from "../../src/util/tune_cache_file.ts";
 
 /** A tiny char model on tinyshakespeare: 40 steps take a few seconds on lavapipe. */
 export function tinyConfig(overrides: string[] = []): Config {
@@ -32,7 +33,7 @@ export async function withDeviceAndRoot(
   fn: (dev: Device, root: string) => Promise<void>,
 ): Promise<void> {
   const root = await Deno.makeTempDir();
-  const dev = await Device.open();
+  const dev = await Device.open({ tuneCache: fileTuneCache() });
   try {
     await fn(dev, root);
   } finally {

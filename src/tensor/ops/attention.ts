@@ -20,11 +20,25 @@ const attentionUniforms = [["tq", "u32"], ["tk", "u32"], ["causal", "u32"], [
   "f32",
 ]] as const;
 
-function attentionKernel(entryPoint: string, headDim: number) {
+/**
+ * Queries staged per tile by the dK/dV pass: 16, or 8 where two 16-query tiles of a wide head
+ * (D = 128: 16 KiB plus the lse/delta rows) would pass the device's workgroup memory.
+ */
+function queryTile(dev: Device, headDim: number): number {
+  const vec4s = Math.ceil(headDim / 4);
+  const bytes = (tile: number) => tile * (2 * vec4s * 16 + 8);
+  return bytes(16) <= dev.limits.maxComputeWorkgroupStorageSize ? 16 : 8;
+}
+
+function attentionKernel(dev: Device, entryPoint: string, headDim: number) {
+  const constants: Record<string, number> = { HEAD_DIM: headDim };
+  if (entryPoint === "attention_backward_key_value") {
+    constants.QUERY_TILE = queryTile(dev, headDim);
+  }
   return defineKernel({
     shader: "attention",
     entryPoint,
-    constants: { HEAD_DIM: headDim },
+    constants,
     uniforms: entryPoint === "attention_backward_delta" ? [["rows", "u32"]] : attentionUniforms,
   });
 }
@@ -95,7 +109,7 @@ export function attention(
   const out = Tensor.empty(dev, q.shape);
   const lse = Tensor.empty(dev, [shape.bh, shape.tq]);
   const uniforms = { tq: shape.tq, tk: shape.tk, causal: causal ? 1 : 0, scale };
-  attentionKernel("attention_forward", shape.headDim).dispatch(dev, {
+  attentionKernel(dev, "attention_forward", shape.headDim).dispatch(dev, {
     bindings: [q, k, v, out, lse],
     uniforms,
     workgroups: [Math.ceil(shape.tq / ROWS_PER_GROUP), shape.bh],
@@ -127,7 +141,7 @@ function attentionBackward(
 ): (Tensor | null)[] {
   const rows = shape.bh * shape.tq;
   const delta = Tensor.empty(dev, [rows]);
-  attentionKernel("attention_backward_delta", shape.headDim).dispatch(dev, {
+  attentionKernel(dev, "attention_backward_delta", shape.headDim).dispatch(dev, {
     bindings: [out, gradOut, delta],
     uniforms: { rows },
     workgroups: grid1d(rows, ROWS_PER_GROUP),
@@ -135,7 +149,7 @@ function attentionBackward(
   let dq: Tensor | null = null;
   if (q.requiresGrad) {
     dq = Tensor.empty(dev, q.shape);
-    attentionKernel("attention_backward_query", shape.headDim).dispatch(dev, {
+    attentionKernel(dev, "attention_backward_query", shape.headDim).dispatch(dev, {
       bindings: [q, k, v, gradOut, lse, delta, dq],
       uniforms,
       workgroups: [Math.ceil(shape.tq / ROWS_PER_GROUP), shape.bh],
@@ -146,7 +160,7 @@ function attentionBackward(
   if (k.requiresGrad || v.requiresGrad) {
     dk = Tensor.empty(dev, k.shape);
     dv = Tensor.empty(dev, v.shape);
-    attentionKernel("attention_backward_key_value", shape.headDim).dispatch(dev, {
+    attentionKernel(dev, "attention_backward_key_value", shape.headDim).dispatch(dev, {
       bindings: [q, k, v, gradOut, lse, delta, dk, dv],
       uniforms,
       workgroups: [Math.ceil(shape.tk / ROWS_PER_GROUP), shape.bh],

@@ -11,10 +11,15 @@ import { formatShape, isGradEnabled, Tensor } from "../tensor.ts";
 
 const WORKGROUP = 256;
 const MAX_GROUPS_PER_DIM = 65535;
-const classifierUniforms = [["rows", "u32"], ["vocab", "u32"], ["ignore_index", "i32"], [
-  "write_grad",
-  "u32",
-]] as const;
+const classifierUniforms = [
+  ["rows", "u32"],
+  ["vocab", "u32"],
+  ["ignore_index", "i32"],
+  ["write_grad", "u32"],
+  ["nan_bits", "u32"],
+] as const;
+/** A quiet NaN's bits: the loss of a row whose target is out of range (see classifier.wgsl). */
+const QUIET_NAN_BITS = 0x7fc00000;
 const countKernel = defineKernel({
   shader: "classifier",
   entryPoint: "count_targets",
@@ -76,6 +81,7 @@ export function crossEntropy(
     vocab,
     ignore_index: opts.ignoreIndex ?? -1,
     write_grad: isGradEnabled() && logits.requiresGrad ? 1 : 0,
+    nan_bits: QUIET_NAN_BITS,
   };
   const count = Tensor.empty(dev, [1]);
   countKernel.dispatch(dev, { bindings: [targets, count], uniforms, workgroups: [1] });

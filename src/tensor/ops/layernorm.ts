@@ -5,7 +5,6 @@ import { checkInputs, recordOp } from "../op.ts";
 import { formatShape, Tensor } from "../tensor.ts";
 import { sumRows } from "./reduce.ts";
 
-const WORKGROUP = 64;
 const uniforms = [["rows", "u32"], ["cols", "u32"], ["eps", "f32"]] as const;
 const forwardKernel = defineKernel({
   shader: "layernorm",
@@ -51,7 +50,7 @@ export function layerNorm(
   forwardKernel.dispatch(dev, {
     bindings: [x, weight, bias ?? zeroBias!, y, stats],
     uniforms: { rows, cols, eps },
-    workgroups: grid1d(rows, WORKGROUP),
+    workgroups: grid1d(rows, 1),
   });
   zeroBias?.release();
   const out = recordOp("layerNorm", y, bias ? [x, weight, bias] : [x, weight], (g) => {
@@ -60,7 +59,7 @@ export function layerNorm(
     backwardKernel.dispatch(dev, {
       bindings: [x, weight, stats, g, dx, gxhat],
       uniforms: { rows, cols, eps },
-      workgroups: grid1d(rows, WORKGROUP),
+      workgroups: grid1d(rows, 1),
     });
     stats.release();
     const dw = weight.requiresGrad ? sumRows(gxhat, cols, weight.shape) : null;

@@ -4,7 +4,6 @@ import { defineKernel, grid1d } from "../../gpu/kernel.ts";
 import { checkInputs, recordOp } from "../op.ts";
 import { Tensor } from "../tensor.ts";
 
-const WORKGROUP = 64;
 const uniforms = [["rows", "u32"], ["cols", "u32"]] as const;
 const forwardKernel = defineKernel({ shader: "softmax", entryPoint: "softmax_forward", uniforms });
 const backwardKernel = defineKernel({
@@ -13,7 +12,7 @@ const backwardKernel = defineKernel({
   uniforms,
 });
 
-/** Softmax over the last dim (numerically stable). */
+/** Softmax over the last dim (numerically stable); one workgroup per row. */
 export function softmax(x: Tensor): Tensor {
   checkInputs("softmax", x);
   const cols = x.lastDim;
@@ -22,7 +21,7 @@ export function softmax(x: Tensor): Tensor {
   forwardKernel.dispatch(x.device, {
     bindings: [x, y],
     uniforms: { rows, cols },
-    workgroups: grid1d(rows, WORKGROUP),
+    workgroups: grid1d(rows, 1),
   });
   // The backward reads y, which the engine keeps alive until the replay is done.
   return recordOp("softmax", y, [x], (g) => {
@@ -30,7 +29,7 @@ export function softmax(x: Tensor): Tensor {
     backwardKernel.dispatch(x.device, {
       bindings: [y, g, dx],
       uniforms: { rows, cols },
-      workgroups: grid1d(rows, WORKGROUP),
+      workgroups: grid1d(rows, 1),
     });
     return [dx];
   });
