@@ -23,6 +23,11 @@ export interface SourceContext {
   vocabSize: number;
   /** Micro-batch size (`training.batch_size`). */
   batchSize: number;
+  /**
+   * Reads a text file (process YAML files): injected by hosts that have files (Deno), absent in a
+   * browser, so the sources themselves touch no file system API.
+   */
+  readTextFile?: (path: string) => Promise<string>;
 }
 
 /** A kind of batch source: its `data` keys and how to build it. */

@@ -164,6 +164,7 @@ export async function loadModel(
       seed: runConfig.seed,
       seqLen: runConfig.model.max_seq_len,
       vocabSize: runConfig.model.vocab_size,
+      readTextFile: (path: string) => Deno.readTextFile(path),
       batchSize: runConfig.training.batch_size,
     });
     return source;

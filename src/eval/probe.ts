@@ -346,7 +346,10 @@ export async function loadProcessModel(dev: Device, path: string): Promise<Loade
     );
   }
   const { source: _source, ...rest } = config.data;
-  const process = await resolveProcess(processDataSchema.parse(rest));
+  const process = await resolveProcess(
+    processDataSchema.parse(rest),
+    (path: string) => Deno.readTextFile(path),
+  );
   const checkpoint = await loadCheckpoint(checkpointDir);
   const model = createGpt(dev, toGptConfig(config.model), { seed: config.seed });
   const values = new Map<string, Float32Array>();

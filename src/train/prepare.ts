@@ -75,6 +75,7 @@ export async function prepareRun(cfg: Config, opts: { resume?: string }): Promis
     seed: cfg.seed,
     seqLen: cfg.model.max_seq_len,
     vocabSize: cfg.model.vocab_size,
+    readTextFile: (path: string) => Deno.readTextFile(path),
     batchSize: cfg.training.batch_size,
   });
   checkModelFitsSource(cfg.model, source);

@@ -167,10 +167,14 @@ export class ProcessSource implements BatchSource {
 }
 
 /** Reads a user process from a YAML file: `{name?, matrices, normalizer?}`. */
-export async function loadProcessFile(path: string): Promise<Process> {
+export async function loadProcessFile(
+  path: string,
+  readTextFile?: (path: string) => Promise<string>,
+): Promise<Process> {
+  if (!readTextFile) throw new UserError(`process file ${path}: this host cannot read files`);
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readTextFile(path);
   } catch {
     throw new UserError(`process file not found: ${path}`);
   }
@@ -188,12 +192,15 @@ export async function loadProcessFile(path: string): Promise<Process> {
 }
 
 /** Resolves `data.process` (+ params) to a process: a registry name or a `.yaml`/`.yml` file. */
-export async function resolveProcess(data: ProcessDataConfig): Promise<Process> {
+export async function resolveProcess(
+  data: ProcessDataConfig,
+  readTextFile?: (path: string) => Promise<string>,
+): Promise<Process> {
   if (/\.ya?ml$/i.test(data.process)) {
     if (Object.keys(data.params).length > 0) {
       throw new UserError("data.params: not used when data.process is a file");
     }
-    return await loadProcessFile(data.process);
+    return await loadProcessFile(data.process, readTextFile);
   }
   return createProcess(data.process, data.params);
 }
@@ -204,7 +211,7 @@ export async function resolveProcess(data: ProcessDataConfig): Promise<Process> 
  */
 export async function createProcessSource(
   data: ProcessDataConfig,
-  ctx: { seed: number; seqLen: number },
+  ctx: { seed: number; seqLen: number; readTextFile?: (path: string) => Promise<string> },
 ): Promise<ProcessSource> {
   const nCtx = data.n_ctx ?? ctx.seqLen;
   if (nCtx > ctx.seqLen) {
@@ -212,7 +219,7 @@ export async function createProcessSource(
       `data.n_ctx is ${nCtx} but model.max_seq_len is ${ctx.seqLen} (set model.max_seq_len=${nCtx})`,
     );
   }
-  const process = await resolveProcess(data);
+  const process = await resolveProcess(data, ctx.readTextFile);
   return new ProcessSource(process, {
     seed: ctx.seed,
     nCtx,
