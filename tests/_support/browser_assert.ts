@@ -38,15 +38,25 @@ function deepEqual(a: unknown, b: unknown): boolean {
   );
 }
 
-type ErrorCheck = RegExp | ((err: Error) => boolean) | { message?: RegExp | string };
+type ErrorCheck =
+  | RegExp
+  | ((err: Error) => boolean)
+  | (new (...args: never[]) => Error)
+  | { message?: RegExp | string };
+
+function isErrorClass(f: unknown): f is new (...args: never[]) => Error {
+  return typeof f === "function" && (f === Error || f.prototype instanceof Error);
+}
 
 function checkError(err: unknown, expected: ErrorCheck | undefined, message?: string): void {
   if (expected === undefined) return;
   const e = err as Error;
   const ok = expected instanceof RegExp
     ? expected.test(String(e?.message ?? e))
+    : isErrorClass(expected)
+    ? e instanceof expected
     : typeof expected === "function"
-    ? expected(e)
+    ? (expected as (err: Error) => boolean)(e)
     : expected.message instanceof RegExp
     ? expected.message.test(e.message)
     : expected.message === undefined || expected.message === e.message;

@@ -103,3 +103,51 @@ gpuTest("bind groups are reused when a step repeats the same dispatches", async 
   assert.equal(dev.bindGroups.misses, before, "repeated steps created no bind group");
   for (const r of results) assert.deepEqual(r, [6, 12, 18]);
 });
+
+gpuTest(
+  "default-limits mode: limits within WebGPU's defaults; oversized kernels refused by name",
+  async () => {
+    const { Device } = await import("../../src/gpu/device.ts");
+    const { WEBGPU_DEFAULT_LIMITS } = await import("../../src/gpu/limits.ts");
+    const { defineKernel } = await import("../../src/gpu/kernel.ts");
+    const { GpuError } = await import("../../src/util/errors.ts");
+    const dev = await Device.open({ limits: "default" });
+    try {
+      assert.equal(dev.limitsMode, "default");
+      for (const [name, value] of Object.entries(WEBGPU_DEFAULT_LIMITS)) {
+        if (name.startsWith("min")) assert.ok(dev.limits[name] >= value, name);
+        else assert.ok(dev.limits[name] <= value, `${name} ${dev.limits[name]} > ${value}`);
+      }
+      // The 32-deep matmul stage needs 32 KiB of workgroup memory: refused before wgpu sees it.
+      const deep = defineKernel({
+        shader: "matmul",
+        entryPoint: "matmul_8x8",
+        constants: { TRANS_A: 0, TRANS_B: 1, ACCUMULATE: 0, T8_BK: 32 },
+      });
+      const a = Tensor.zeros(dev, [128, 128]);
+      assert.throws(
+        () => deep.dispatch(dev, { bindings: [a, a, a], workgroups: [1, 1, 1] }),
+        (err: Error) =>
+          err instanceof GpuError &&
+          /kernel matmul\/matmul_8x8\{.*T8_BK=32.*\} does not fit this device: 32768 bytes of workgroup memory \(maxComputeWorkgroupStorageSize 16384\)/
+            .test(err.message),
+      );
+      a.release();
+    } finally {
+      dev.destroy();
+    }
+  },
+);
+
+Deno.test("KILN_WEBGPU_LIMITS with a bad value is a one-line error", async () => {
+  const script = `const { Device } = await import(${
+    JSON.stringify(new URL("../../src/gpu/device.ts", import.meta.url).href)
+  });
+  await Device.open();`;
+  const wrapper = `import { runCli } from ${
+    JSON.stringify(new URL("../../src/cli/run.ts", import.meta.url).href)
+  }; await runCli(async () => { ${script} });`;
+  const out = await runDeno(["eval", wrapper], { env: { KILN_WEBGPU_LIMITS: "huge" } });
+  if (/no WebGPU adapter/.test(out.stderr)) return;
+  assertOneLineError(out, /KILN_WEBGPU_LIMITS must be "adapter" or "default", found "huge"/);
+});
