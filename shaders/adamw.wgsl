@@ -13,6 +13,10 @@
 const WORKGROUP: u32 = 256u;
 // Workgroups of the first norm stage; grad_norm_final reduces their partial sums.
 const NORM_GROUPS: u32 = 256u;
+// Threads of the norm reductions (shaders/lib/row_reduce_*.wgsl).
+const ROW_THREADS: u32 = WORKGROUP;
+
+//!include row_reduce
 
 // Counters: [0] = applied steps (the t of bias correction), [1] = skipped steps.
 // Step info: [0] = clip factor, [1] = 1 when the step applies, [2] = 1 - beta1^t,
@@ -33,25 +37,16 @@ struct NormParams {
 @group(0) @binding(1) var<storage, read> norm_grads: array<f32>;
 @group(0) @binding(2) var<storage, read_write> norm_partials: array<f32>;
 
-var<workgroup> squares: array<f32, WORKGROUP>;
-
 @compute @workgroup_size(WORKGROUP)
-fn grad_norm_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn grad_norm_partial(@builtin(workgroup_id) wid: vec3u, th: RowThread) {
   var s = 0.0;
-  for (var i = wid.x * WORKGROUP + lid.x; i < np.n; i += NORM_GROUPS * WORKGROUP) {
+  for (var i = wid.x * WORKGROUP + th.lid; i < np.n; i += NORM_GROUPS * WORKGROUP) {
     let g = norm_grads[i];
     s += g * g;
   }
-  squares[lid.x] = s;
-  workgroupBarrier();
-  for (var stride = WORKGROUP / 2u; stride > 0u; stride /= 2u) {
-    if (lid.x < stride) {
-      squares[lid.x] += squares[lid.x + stride];
-    }
-    workgroupBarrier();
-  }
-  if (lid.x == 0u) {
-    norm_partials[wid.x] = squares[0];
+  let total = row_sum(s, th);
+  if (th.lid == 0u) {
+    norm_partials[wid.x] = total;
   }
 }
 
@@ -66,21 +61,14 @@ struct FinalParams {
 @group(0) @binding(2) var<storage, read_write> final_norm: array<f32>;
 
 @compute @workgroup_size(WORKGROUP)
-fn grad_norm_final(@builtin(local_invocation_id) lid: vec3u) {
+fn grad_norm_final(th: RowThread) {
   var s = 0.0;
-  for (var i = lid.x; i < fp.count; i += WORKGROUP) {
+  for (var i = th.lid; i < fp.count; i += WORKGROUP) {
     s += final_partials[i];
   }
-  squares[lid.x] = s;
-  workgroupBarrier();
-  for (var stride = WORKGROUP / 2u; stride > 0u; stride /= 2u) {
-    if (lid.x < stride) {
-      squares[lid.x] += squares[lid.x + stride];
-    }
-    workgroupBarrier();
-  }
-  if (lid.x == 0u) {
-    final_norm[0] = sqrt(squares[0]);
+  let total = row_sum(s, th);
+  if (th.lid == 0u) {
+    final_norm[0] = sqrt(total);
   }
 }
 

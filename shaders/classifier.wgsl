@@ -12,6 +12,10 @@
 // trainer's non-finite guard catches bad labels without a readback.
 
 const WORKGROUP: u32 = 256u;
+// Threads of the row reductions (shaders/lib/row_reduce_*.wgsl): one workgroup per row.
+const ROW_THREADS: u32 = WORKGROUP;
+
+//!include row_reduce
 
 struct ClassifierParams {
   rows: u32,
@@ -60,14 +64,11 @@ fn count_targets(@builtin(local_invocation_id) lid: vec3u) {
 @group(0) @binding(4) var<storage, read_write> row_losses: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
 
-var<workgroup> partial_max: array<f32, WORKGROUP>;
-var<workgroup> partial_sum: array<f32, WORKGROUP>;
-
 @compute @workgroup_size(WORKGROUP)
 fn classifier_rows(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_id) lid: vec3u,
+  th: RowThread,
 ) {
   let row = wid.x + wid.y * nwg.x;
   if (row >= rp.rows) {
@@ -75,10 +76,11 @@ fn classifier_rows(
   }
   let base = row * rp.vocab;
 
-  // Pass 1: per-thread online max / sum of exp over a strided slice of the row.
+  // Pass 1: per-thread online max / sum of exp over a strided slice of the row, then the row's
+  // max and its sum of exp rescaled to that max (row_max / row_sum: subgroups where present).
   var m = -3.0e38;
   var s = 0.0;
-  for (var v = lid.x; v < rp.vocab; v += WORKGROUP) {
+  for (var v = th.lid; v < rp.vocab; v += WORKGROUP) {
     let x = logits[base + v];
     if (x > m) {
       s = s * exp(m - x) + 1.0;
@@ -87,27 +89,13 @@ fn classifier_rows(
       s += exp(x - m);
     }
   }
-  partial_max[lid.x] = m;
-  partial_sum[lid.x] = s;
-  workgroupBarrier();
-  for (var stride = WORKGROUP / 2u; stride > 0u; stride /= 2u) {
-    if (lid.x < stride) {
-      let m1 = partial_max[lid.x];
-      let m2 = partial_max[lid.x + stride];
-      let mm = max(m1, m2);
-      partial_sum[lid.x] = partial_sum[lid.x] * exp(m1 - mm) +
-        partial_sum[lid.x + stride] * exp(m2 - mm);
-      partial_max[lid.x] = mm;
-    }
-    workgroupBarrier();
-  }
-  let row_max = partial_max[0];
-  let lse = row_max + log(partial_sum[0]);
+  let max_logit = row_max(m, th);
+  let lse = max_logit + log(row_sum(s * exp(m - max_logit), th));
 
   let t = targets[row];
   let ignored = t == rp.ignore_index;
   let valid = !ignored && t >= 0 && u32(t) < rp.vocab;
-  if (lid.x == 0u) {
+  if (th.lid == 0u) {
     var loss = 0.0;
     if (valid) {
       loss = lse - logits[base + u32(t)];
@@ -124,7 +112,7 @@ fn classifier_rows(
     if (count > 0.0 && !ignored) {
       inv_count = 1.0 / count;
     }
-    for (var v = lid.x; v < rp.vocab; v += WORKGROUP) {
+    for (var v = th.lid; v < rp.vocab; v += WORKGROUP) {
       var g = exp(logits[base + v] - lse);
       if (valid && v == u32(t)) {
         g -= 1.0;
@@ -141,26 +129,17 @@ fn classifier_rows(
 @group(0) @binding(2) var<storage, read> mean_count: array<f32>;
 @group(0) @binding(3) var<storage, read_write> mean_out: array<f32>;
 
-var<workgroup> partial_losses: array<f32, WORKGROUP>;
-
 @compute @workgroup_size(WORKGROUP)
-fn classifier_mean(@builtin(local_invocation_id) lid: vec3u) {
+fn classifier_mean(th: RowThread) {
   var s = 0.0;
-  for (var r = lid.x; r < mp.rows; r += WORKGROUP) {
+  for (var r = th.lid; r < mp.rows; r += WORKGROUP) {
     s += mean_losses[r];
   }
-  partial_losses[lid.x] = s;
-  workgroupBarrier();
-  for (var stride = WORKGROUP / 2u; stride > 0u; stride /= 2u) {
-    if (lid.x < stride) {
-      partial_losses[lid.x] += partial_losses[lid.x + stride];
-    }
-    workgroupBarrier();
-  }
-  if (lid.x == 0u) {
+  let total = row_sum(s, th);
+  if (th.lid == 0u) {
     let count = mean_count[0];
     // Every target ignored: report 0 (PyTorch gives NaN) so an all-padding batch is harmless.
-    mean_out[0] = select(0.0, partial_losses[0] / count, count > 0.0);
+    mean_out[0] = select(0.0, total / count, count > 0.0);
   }
 }
 
