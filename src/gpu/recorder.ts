@@ -69,6 +69,18 @@ export class Recorder {
     return this.#pass;
   }
 
+  /**
+   * Ends any open pass and opens one that writes `querySet` timestamps 0 (begin) and 1 (end);
+   * the dispatches recorded until the next copy or flush join it (GPU timing: autotune, bench).
+   */
+  beginTimedPass(querySet: GPUQuerySet): void {
+    if (this.#pass !== null) this.#pass.end();
+    this.#pass = this.#commandEncoder().beginComputePass({
+      timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
+    this.#commands++;
+  }
+
   /** The open encoder for copies and clears; ends the compute pass if one is open. */
   copyEncoder(): GPUCommandEncoder {
     if (this.#pass !== null) {
