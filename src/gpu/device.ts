@@ -261,6 +261,17 @@ export class Device {
       }
       return;
     }
+    const staged = size === bytes.byteLength ? this.recorder.stage(bytes) : null;
+    if (staged) {
+      this.recorder.copyEncoder().copyBufferToBuffer(
+        staged.buffer,
+        staged.byteOffset,
+        region.buffer,
+        region.byteOffset,
+        size,
+      );
+      return;
+    }
     const staging = this.gpu.createBuffer({
       size,
       usage: GPUBufferUsage.COPY_SRC,
