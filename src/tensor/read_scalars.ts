@@ -5,6 +5,7 @@
  */
 
 import type { Device } from "../gpu/device.ts";
+import { GpuError } from "../util/errors.ts";
 import type { Tensor } from "./tensor.ts";
 
 const SLOT = 4;
@@ -40,7 +41,18 @@ export async function readScalars(
     if (t !== null) encoder.copyBufferToBuffer(t.buffer, t.byteOffset, staging, i * SLOT, SLOT);
   });
   dev.flush();
-  await staging.mapAsync(GPUMapMode.READ, 0, size);
+  try {
+    // A lost device may never resolve the map; its loss is the answer then.
+    const lost = dev.gpu.lost.then((info) => Promise.reject(new Error(info.message)));
+    lost.catch(() => {}); // a loss after this read is someone else's to report
+    await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, size), lost]);
+  } catch (err) {
+    // Let the device's own loss or error handler name what happened, as `readback` does.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    dev.throwIfFailed();
+    const message = ((err as Error).message ?? "").trim().split("\n")[0];
+    throw new GpuError(`WebGPU readback failed: ${message}`);
+  }
   const view = new DataView(staging.getMappedRange(0, size).slice(0));
   staging.unmap();
   free.push(staging);
