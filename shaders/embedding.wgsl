@@ -1,8 +1,11 @@
 // Embedding lookup and its backward. Forward: out[r, c] = table[ids[r], c] (0 for ids outside
 // [0, V)). Backward must add the gradients of repeated ids in a fixed order, because the
 // trainer promises bit-identical resumes and float atomics add in whatever order threads
-// arrive. So backward sorts (id, row) pairs with a bitonic sort, then one thread per
-// (run of equal ids, column) sums its rows in increasing row order.
+// arrive. The host has the ids (it uploaded them), so it buckets rows by id and
+// embedding_backward_buckets sums each bucket in one dispatch, one thread per (id, column),
+// rows in increasing order. Ids that only exist on the GPU take the fallback: a bitonic sort
+// of (id, row) pairs, then one thread per (run of equal ids, column) sums its rows in the same
+// increasing order, so both paths give the same bits.
 
 const WORKGROUP: u32 = 256u;
 const INVALID: u32 = 0xffffffffu;
@@ -124,4 +127,36 @@ fn embedding_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
     q = q + 1u;
   }
   dtable[id * gp.cols + c] = s;
+}
+
+// ---- dtable[ids[u], c] = Σ g[rows[j], c], j in [starts[u], starts[u+1]) (host buckets) ----
+struct Buckets {
+  unique: u32,
+  cols: u32,
+}
+
+// buckets = starts[unique + 1] ++ ids[unique] ++ rows[…], rows ascending within each bucket.
+@group(0) @binding(0) var<uniform> bp: Buckets;
+@group(0) @binding(1) var<storage, read> buckets: array<u32>;
+@group(0) @binding(2) var<storage, read> bgrad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> btable: array<f32>;
+
+@compute @workgroup_size(WORKGROUP)
+fn embedding_backward_buckets(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+) {
+  let i = linear_index(gid, nwg);
+  if (i >= bp.unique * bp.cols) {
+    return;
+  }
+  // Consecutive threads take consecutive columns of one bucket: coalesced gradient reads.
+  let u = i / bp.cols;
+  let c = i % bp.cols;
+  let rows_base = 2u * bp.unique + 1u;
+  var s = 0.0;
+  for (var j = buckets[u]; j < buckets[u + 1u]; j = j + 1u) {
+    s = s + bgrad[buckets[rows_base + j] * bp.cols + c];
+  }
+  btable[buckets[bp.unique + 1u + u] * bp.cols + c] = s;
 }

@@ -2,7 +2,7 @@
 
 import { GpuError, UserError } from "../util/errors.ts";
 import { hostEnv } from "../util/host_env.ts";
-import { DEFAULT_STAGE_DEPTH, matmulStageDepth, type TuneCache } from "./autotune.ts";
+import { defaultMatmulTuning, type MatmulTuning, type TuneCache, tuneMatmul } from "./autotune.ts";
 import { effectiveLimits, type LimitsMode, limitsModeFromEnv } from "./limits.ts";
 import { BindGroupCache } from "./bind_group_cache.ts";
 import { BufferPool } from "./buffer_pool.ts";
@@ -32,9 +32,9 @@ export interface DeviceOptions {
    */
   limits?: LimitsMode;
   /**
-   * Tune the matmul kernel for this adapter: read from `tuneCache`, or measured once (about a
-   * second) and stored there. Default: true when a `tuneCache` is given, else false (the default
-   * depth).
+   * Tune the matmul kernels for this adapter (preferred tile, concurrency): read from
+   * `tuneCache`, or measured once (a second or two) and stored there. Default: true when a
+   * `tuneCache` is given, else false (the untuned defaults).
    */
   tune?: boolean;
   /** Where tuning results persist (see src/util/tune_cache_file.ts for the Deno file cache). */
@@ -71,8 +71,8 @@ export class Device {
   readonly pipelines: PipelineCache;
   readonly recorder: Recorder;
   readonly bindGroups: BindGroupCache;
-  /** k-stage depth of the large matmul kernel, tuned once per adapter (see autotune.ts). */
-  matmulStageDepth: number = DEFAULT_STAGE_DEPTH;
+  /** Matmul tile menu and adapter concurrency (see autotune.ts). */
+  matmulTuning: MatmulTuning;
   #lost = false;
   #destroying = false;
   #failure: GpuError | null = null;
@@ -107,6 +107,7 @@ export class Device {
     });
     this.recorder = new Recorder(gpu, limits.minUniformBufferOffsetAlignment ?? 256);
     this.bindGroups = new BindGroupCache(gpu, limits.minStorageBufferOffsetAlignment);
+    this.matmulTuning = defaultMatmulTuning(this);
     gpu.addEventListener("uncapturederror", (ev) => {
       const error = (ev as GPUUncapturedErrorEvent).error;
       const kind = error.constructor?.name?.replace(/^GPU/, "") || "GPU error";
@@ -168,7 +169,7 @@ export class Device {
     };
     const dev = new Device(gpu, info, new Set<string>(requiredFeatures), limitsMode);
     if (opts.tune ?? opts.tuneCache !== undefined) {
-      dev.matmulStageDepth = await matmulStageDepth(dev, opts.tuneCache);
+      dev.matmulTuning = await tuneMatmul(dev, opts.tuneCache);
     }
     return dev;
   }
@@ -211,11 +212,11 @@ export class Device {
 
   /**
    * Roughly how many workgroups the adapter runs at once: the CPU's cores for a software
-   * adapter (each core runs one workgroup at a time), else a guess large enough for a GPU.
+   * adapter (each core runs one workgroup at a time), else measured by the matmul tuner.
    * Kernels that can split their work (split-K matmul) aim for at least this many workgroups.
    */
   get concurrentWorkgroups(): number {
-    return this.isCpuAdapter ? Math.max(1, navigator.hardwareConcurrency || 1) : 64;
+    return this.matmulTuning.concurrency;
   }
 
   /** Bytes of pooled GPU buffers held by live tensors. */
@@ -258,6 +259,17 @@ export class Device {
         padded.set(bytes);
         this.gpu.queue.writeBuffer(region.buffer, region.byteOffset, padded);
       }
+      return;
+    }
+    const staged = size === bytes.byteLength ? this.recorder.stage(bytes) : null;
+    if (staged) {
+      this.recorder.copyEncoder().copyBufferToBuffer(
+        staged.buffer,
+        staged.byteOffset,
+        region.buffer,
+        region.byteOffset,
+        size,
+      );
       return;
     }
     const staging = this.gpu.createBuffer({

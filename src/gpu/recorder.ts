@@ -27,12 +27,21 @@ export class Recorder {
   #pass: GPUComputePassEncoder | null = null;
   #commands = 0;
   #transient: GPUBuffer[] = [];
+  #staging: GPUBuffer | null = null;
+  readonly #stagingBytes: Uint8Array<ArrayBuffer>;
+  #stagingUsed = 0;
   /** Number of submits so far (tests use it to check "one submit per step"). */
   submits = 0;
   /** Number of dispatches recorded so far. */
   dispatches = 0;
 
-  constructor(gpu: GPUDevice, uniformAlignment: number, arenaBytes = 4 << 20) {
+  constructor(
+    gpu: GPUDevice,
+    uniformAlignment: number,
+    arenaBytes = 4 << 20,
+    stagingBytes = 4 << 20,
+  ) {
+    this.#stagingBytes = new Uint8Array(stagingBytes);
     this.#gpu = gpu;
     this.#alignment = Math.max(uniformAlignment, 16);
     this.#arena = gpu.createBuffer({
@@ -61,12 +70,44 @@ export class Recorder {
     return { buffer: this.#arena, byteOffset: offset, byteLength: size };
   }
 
+  /**
+   * Room for `bytes` (a multiple of 4) in the upload staging arena, or null when they do not
+   * fit it. Like uniforms, staged bytes reach the GPU with one `writeBuffer` at flush, before
+   * the submit whose copies read them, so mid-step uploads create no buffers. May flush.
+   */
+  stage(bytes: Uint8Array): BufferRegion | null {
+    const size = Math.ceil(bytes.byteLength / 4) * 4;
+    if (size > this.#stagingBytes.byteLength) return null;
+    if (this.#stagingUsed + size > this.#stagingBytes.byteLength) this.flush();
+    this.#staging ??= this.#gpu.createBuffer({
+      label: "upload staging arena",
+      size: this.#stagingBytes.byteLength,
+      usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    const offset = this.#stagingUsed;
+    this.#stagingBytes.set(bytes, offset);
+    this.#stagingUsed = offset + Math.max(size, 4);
+    return { buffer: this.#staging, byteOffset: offset, byteLength: size };
+  }
+
   /** The open compute pass (opened on demand). */
   computePass(): GPUComputePassEncoder {
     if (this.#pass === null) this.#pass = this.#commandEncoder().beginComputePass();
     this.#commands++;
     this.dispatches++;
     return this.#pass;
+  }
+
+  /**
+   * Ends any open pass and opens one that writes `querySet` timestamps 0 (begin) and 1 (end);
+   * the dispatches recorded until the next copy or flush join it (GPU timing: autotune, bench).
+   */
+  beginTimedPass(querySet: GPUQuerySet): void {
+    if (this.#pass !== null) this.#pass.end();
+    this.#pass = this.#commandEncoder().beginComputePass({
+      timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
+    this.#commands++;
   }
 
   /** The open encoder for copies and clears; ends the compute pass if one is open. */
@@ -94,10 +135,14 @@ export class Recorder {
     if (this.#arenaUsed > 0) {
       this.#gpu.queue.writeBuffer(this.#arena, 0, this.#arenaBytes, 0, this.#arenaUsed);
     }
+    if (this.#stagingUsed > 0) {
+      this.#gpu.queue.writeBuffer(this.#staging!, 0, this.#stagingBytes, 0, this.#stagingUsed);
+    }
     this.#gpu.queue.submit([this.#encoder.finish()]);
     this.submits++;
     this.#encoder = null;
     this.#arenaUsed = 0;
+    this.#stagingUsed = 0;
     this.#commands = 0;
     // Destroying after submit is allowed: the implementation keeps the memory until the
     // submitted work that uses it completes.

@@ -196,6 +196,14 @@ export class AdamW {
     this.#steps++;
   }
 
+  /**
+   * The skipped-steps counter as a one-element u32 view, for a combined readback
+   * (`readScalars`); the caller releases the view.
+   */
+  skippedCounter(): Tensor {
+    return this.#counters.view(1, [1]);
+  }
+
   /** Steps skipped because the gradient norm was not finite (one readback). */
   async skippedSteps(): Promise<number> {
     return (await this.#counters.toArray())[1];

@@ -84,6 +84,7 @@ export class Tensor implements BufferRegion {
   #released = false;
   #retained = false;
   #graphFreed = false;
+  #hostValues: Int32Array | Uint32Array | null = null;
 
   /** Low level: wraps `storage` at element `offset`. Use the static constructors instead. */
   constructor(
@@ -173,7 +174,21 @@ export class Tensor implements BufferRegion {
         `write: ${data.length} values into a tensor of shape ${formatShape(this.shape)}`,
       );
     }
-    this.device.upload(this.#region(), toTyped(data, this.dtype));
+    const typed = toTyped(data, this.dtype);
+    this.device.upload(this.#region(), typed);
+    // Integer tensors (token ids) come from the host; ops that can use the values on the CPU
+    // (the embedding backward buckets ids there) read this copy instead of a GPU pass.
+    this.#hostValues = typed instanceof Int32Array || typed instanceof Uint32Array
+      ? typed.slice()
+      : null;
+  }
+
+  /**
+   * The values last written from the host into this integer tensor, or null (float tensors,
+   * tensors a kernel produced). Valid until the next write; no kernel writes id tensors.
+   */
+  get hostValues(): Int32Array | Uint32Array | null {
+    return this.#hostValues;
   }
 
   /** Reads the elements back (flushes recorded work first). */
@@ -212,6 +227,7 @@ export class Tensor implements BufferRegion {
     const view = new Tensor(this.device, this.#storage, resolved, this.dtype, {
       offset: this.#offset,
     });
+    view.#hostValues = this.#hostValues;
     if (isGradEnabled() && this.requiresGrad) {
       const inShape = this.shape;
       view.requiresGrad = true;

@@ -13,6 +13,7 @@ import type { Config } from "../config/schema.ts";
 import type { Batch } from "../data/batch.ts";
 import type { TrainingSource } from "../data/sources.ts";
 import { Device } from "../gpu/device.ts";
+import { readScalars } from "../tensor/read_scalars.ts";
 import { createModel } from "../nn/models_all.ts";
 import type { LanguageModel } from "../nn/registry.ts";
 import { AdamW } from "../optim/adamw.ts";
@@ -397,11 +398,17 @@ class TrainingLoop {
     windowStart: number,
   ): Promise<boolean> {
     const micro = steps * this.cfg.training.grad_accum_steps;
-    const loss = (await lossSum.item()) / micro;
+    // One readback for all three. The optimizer owns the norm tensor: read, never release.
+    const counter = this.optimizer.skippedCounter();
+    const [lossTotal, norm, skippedCount] = await readScalars(this.dev, [
+      lossSum,
+      gradNorm,
+      counter,
+    ]);
+    counter.release();
+    const loss = lossTotal! / micro;
+    const skipped = skippedCount!;
     lossSum.write([0]);
-    // The optimizer owns the norm tensor (and keeps it until the next step): read, never release.
-    const norm = gradNorm ? await gradNorm.item() : null;
-    const skipped = await this.optimizer.skippedSteps();
     const seconds = (performance.now() - windowStart) / 1000;
     this.lastTrainLoss = loss;
     this.log({

@@ -118,18 +118,19 @@ gpuTest(
         if (name.startsWith("min")) assert.ok(dev.limits[name] >= value, name);
         else assert.ok(dev.limits[name] <= value, `${name} ${dev.limits[name]} > ${value}`);
       }
-      // The 32-deep matmul stage needs 32 KiB of workgroup memory: refused before wgpu sees it.
+      // A 128×128 tile with a 32-deep stage needs 32 KiB of workgroup memory (the tile menu
+      // never offers it): refused before wgpu sees it.
       const deep = defineKernel({
         shader: "matmul",
-        entryPoint: "matmul_8x8",
-        constants: { TRANS_A: 0, TRANS_B: 1, ACCUMULATE: 0, T8_BK: 32 },
+        entryPoint: "matmul_tiled",
+        constants: { TRANS_A: 0, TRANS_B: 1, ACCUMULATE: 0, BM: 128, BN: 128, BK: 32 },
       });
       const a = Tensor.zeros(dev, [128, 128]);
       assert.throws(
         () => deep.dispatch(dev, { bindings: [a, a, a], workgroups: [1, 1, 1] }),
         (err: Error) =>
           err instanceof GpuError &&
-          /kernel matmul\/matmul_8x8\{.*T8_BK=32.*\} does not fit this device: 32768 bytes of workgroup memory \(maxComputeWorkgroupStorageSize 16384\)/
+          /kernel matmul\/matmul_tiled\{.*BK=32.*\} does not fit this device: 32768 bytes of workgroup memory \(maxComputeWorkgroupStorageSize 16384\)/
             .test(err.message),
       );
       a.release();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ops } from "../../src/tensor/ops.ts";
 import * as ref from "../../src/tensor/reference.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
+import { bucketRows } from "../../src/tensor/ops/embedding.ts";
 import { assertClose, f32, gpuTest, randomArray } from "./_helpers.ts";
 
 gpuTest("embedding forward+backward vs oracle with many repeated ids", async (dev) => {
@@ -65,4 +66,34 @@ gpuTest("embedding over a 50,304-token vocabulary", async (dev) => {
   ops.sum(ops.mul(y, Tensor.fromArray(dev, g, [ids.length, cols]))).backward();
   assertClose(await y.toArray(), ref.embeddingForward(ids, table, cols), { atol: 0 });
   assertClose(await tt.grad!.toArray(), ref.embeddingBackward(ids, g, vocab, cols), { atol: 1e-6 });
+});
+
+Deno.test("bucketRows groups rows by id, ids and rows ascending, bad ids dropped", () => {
+  const { buckets, unique } = bucketRows([3, 1, 3, -1, 9, 1, 3], 5);
+  assert.equal(unique, 2);
+  // starts [0, 2, 5], ids [1, 3], rows [1, 5 | 0, 2, 6]
+  assert.deepEqual(Array.from(buckets), [0, 2, 5, 1, 3, 1, 5, 0, 2, 6]);
+  assert.deepEqual(Array.from(bucketRows([], 4).buckets), [0]);
+});
+
+gpuTest("host-bucketed and GPU-sorted embedding backward give the same bits", async (dev) => {
+  const [vocab, cols, rows] = [70, 9, 1500];
+  const ids = Int32Array.from(randomArray(rows, 3, -2, vocab + 2), Math.floor);
+  const hostIds = Tensor.fromArray(dev, ids, [rows], { dtype: "i32" });
+  const gpuIds = hostIds.clone(); // made by a copy on the GPU: no host values
+  assert.ok(hostIds.hostValues !== null && gpuIds.hostValues === null);
+  const gv = f32(randomArray(rows * cols, 4, -10, 10));
+  const g = Tensor.fromArray(dev, gv, [rows, cols]);
+  const grads: Float32Array[] = [];
+  for (const idt of [hostIds, gpuIds]) {
+    const table = Tensor.fromArray(dev, f32(randomArray(vocab * cols, 5)), [vocab, cols], {
+      requiresGrad: true,
+    });
+    ops.sum(ops.mul(ops.embedding(idt, table), g)).backward();
+    grads.push(await table.grad!.toArray() as Float32Array);
+  }
+  assert.deepEqual(grads[0], grads[1]);
+  assertClose(grads[0], ref.embeddingBackward(ids, gv, vocab, cols), {
+    atol: 1e-4,
+  });
 });

@@ -29,8 +29,8 @@ const SHAPES: [number, number, number, number][] = [
   [130, 9, 67, 1],
   [64, 64, 64, 3],
   [129, 131, 200, 1],
-  [70, 1000, 65, 1], // split-K: few tiles, long K
-  [128, 600, 128, 1], // split-K with an interior tile and a ragged last chunk
+  [70, 1100, 65, 1], // split-K: few tiles, long K
+  [128, 1030, 128, 1], // split-K with an interior tile and a ragged last chunk
 ];
 
 for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
@@ -118,5 +118,31 @@ gpuTest("GPT-2-sized vocabulary: linear to 50,304 logits (few and many rows)", a
     const y = ops.linear(Tensor.fromArray(dev, x, [rows, inF]), wt);
     const expected = ref.matmulForward(x, w, 1, rows, inF, outF, false, true);
     assertClose(await y.toArray(), expected, { atol: 1e-4, what: `rows=${rows}` });
+  }
+});
+
+gpuTest("linear's fused bias and weight-gradient accumulation match the oracle", async (dev) => {
+  // A parameter-like leaf already holding a gradient: backward adds into it in the epilogue.
+  for (const rows of [1, 5, 70]) {
+    const [inF, outF] = [36, 19];
+    const x = f32(randomArray(rows * inF, 41 + rows));
+    const w = f32(randomArray(outF * inF, 42));
+    const bias = f32(randomArray(outF, 43));
+    const g = f32(randomArray(rows * outF, 44));
+    const w0 = f32(randomArray(outF * inF, 45));
+    const xt = Tensor.fromArray(dev, x, rows === 1 ? [inF] : [rows, inF], { requiresGrad: true });
+    const wt = Tensor.fromArray(dev, w, [outF, inF], { requiresGrad: true });
+    wt.grad = Tensor.fromArray(dev, w0, [outF, inF]);
+    const bt = Tensor.fromArray(dev, bias, [outF]);
+    const y = ops.linear(xt, wt, bt).retain();
+    assert.deepEqual(y.shape, rows === 1 ? [outF] : [rows, outF]);
+    ops.sum(ops.mul(y, Tensor.fromArray(dev, g, y.shape))).backward();
+    const what = `rows=${rows}`;
+    const expected = ref.addForward(ref.matmulForward(x, w, 1, rows, inF, outF, false, true), bias);
+    assertClose(await y.toArray(), expected, { what: `y ${what}` });
+    const { da, db } = ref.matmulBackward(x, w, g, 1, rows, inF, outF, false, true);
+    assertClose(await xt.grad!.toArray(), da, { what: `dx ${what}` });
+    const accumulated = db.map((v, i) => v + w0[i]);
+    assertClose(await wt.grad!.toArray(), accumulated, { atol: 1e-4, what: `dw ${what}` });
   }
 });

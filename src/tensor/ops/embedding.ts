@@ -20,6 +20,11 @@ const stageKernel = defineKernel({
   entryPoint: "bitonic_stage",
   uniforms: [["padded", "u32"], ["j", "u32"], ["k", "u32"]],
 });
+const bucketsKernel = defineKernel({
+  shader: "embedding",
+  entryPoint: "embedding_backward_buckets",
+  uniforms: [["unique", "u32"], ["cols", "u32"]],
+});
 const backwardKernel = defineKernel({
   shader: "embedding",
   entryPoint: "embedding_backward",
@@ -30,8 +35,9 @@ const backwardKernel = defineKernel({
  * `table[ids]`: ids (i32 or u32, any shape) index rows of `table` [V, C]; the result has shape
  * [...ids.shape, C]. Ids outside [0, V) give zero rows and no gradient.
  *
- * Backward sorts (id, position) pairs on the GPU and sums each id's rows in position order, so
- * repeated ids get exact, run-to-run identical gradients (no float atomics).
+ * Backward sums each id's rows in position order, so repeated ids get exact, run-to-run
+ * identical gradients (no float atomics): the rows are bucketed by id on the host when the ids
+ * were written from there (one dispatch), else sorted on the GPU.
  */
 export function embedding(ids: Tensor, table: Tensor): Tensor {
   checkInputs("embedding", ids, table);
@@ -50,7 +56,22 @@ export function embedding(ids: Tensor, table: Tensor): Tensor {
     uniforms: { rows, cols, vocab },
     workgroups: grid1d(rows * cols, WORKGROUP),
   });
+  const host = ids.hostValues;
   return recordOp("embedding", out, [ids, table], (g) => {
+    const dtable = Tensor.zeros(dev, table.shape);
+    if (host !== null) {
+      const { buckets, unique } = bucketRows(host, vocab);
+      if (unique > 0) {
+        const meta = Tensor.fromArray(dev, buckets, [buckets.length], { dtype: "u32" });
+        bucketsKernel.dispatch(dev, {
+          bindings: [meta, g, dtable],
+          uniforms: { unique, cols },
+          workgroups: grid1d(unique * cols, WORKGROUP),
+        });
+        meta.release();
+      }
+      return [null, dtable];
+    }
     const padded = 2 ** Math.ceil(Math.log2(Math.max(rows, 1)));
     const keys = Tensor.empty(dev, [padded, 2], { dtype: "u32" });
     keysKernel.dispatch(dev, {
@@ -67,7 +88,6 @@ export function embedding(ids: Tensor, table: Tensor): Tensor {
         });
       }
     }
-    const dtable = Tensor.zeros(dev, table.shape);
     backwardKernel.dispatch(dev, {
       bindings: [keys, g, dtable],
       uniforms: { rows, cols },
@@ -76,4 +96,45 @@ export function embedding(ids: Tensor, table: Tensor): Tensor {
     keys.release();
     return [null, dtable];
   });
+}
+
+/**
+ * Rows grouped by id, for `embedding_backward_buckets`: `starts[unique + 1] ++ ids[unique] ++
+ * rows`, ids ascending, rows ascending within an id (a counting sort, O(rows + vocab)). Ids
+ * outside [0, vocab) get no bucket.
+ */
+export function bucketRows(
+  ids: ArrayLike<number>,
+  vocab: number,
+): { buckets: Uint32Array; unique: number } {
+  const counts = new Uint32Array(vocab);
+  let valid = 0;
+  for (let r = 0; r < ids.length; r++) {
+    const id = ids[r];
+    if (id >= 0 && id < vocab) {
+      counts[id]++;
+      valid++;
+    }
+  }
+  let unique = 0;
+  for (let v = 0; v < vocab; v++) if (counts[v] > 0) unique++;
+  const buckets = new Uint32Array(2 * unique + 1 + valid);
+  const next = new Uint32Array(vocab); // where id v's next row goes, in rows[]
+  let u = 0;
+  let start = 0;
+  for (let v = 0; v < vocab; v++) {
+    if (counts[v] === 0) continue;
+    buckets[u] = start;
+    buckets[unique + 1 + u] = v;
+    next[v] = start;
+    start += counts[v];
+    u++;
+  }
+  buckets[unique] = start;
+  const rowsBase = 2 * unique + 1;
+  for (let r = 0; r < ids.length; r++) {
+    const id = ids[r];
+    if (id >= 0 && id < vocab) buckets[rowsBase + next[id]++] = r;
+  }
+  return { buckets, unique };
 }

@@ -5,10 +5,11 @@
 
 import { MATMUL_UNIFORMS } from "../../gpu/autotune.ts";
 import { defineKernel, type Kernel } from "../../gpu/kernel.ts";
+import { type MatmulTile, tileConstants } from "../../gpu/matmul_tiles.ts";
+import type { BufferRegion } from "../../gpu/recorder.ts";
 import { checkInputs, recordOp } from "../op.ts";
-import { formatShape, numel, Tensor } from "../tensor.ts";
-import { add } from "./elementwise.ts";
-import { sumRows, sumRowsInto } from "./reduce.ts";
+import { accumulateInto, formatShape, numel, Tensor } from "../tensor.ts";
+import { sumRows, sumRowsInto, sumToShape } from "./reduce.ts";
 
 /** Options of `matmul`: read an operand transposed (a kernel variant, no copy). */
 export interface MatmulOptions {
@@ -17,7 +18,7 @@ export interface MatmulOptions {
 }
 
 /** One (batched) product as the kernel sees it. */
-interface Gemm {
+export interface Gemm {
   batch: number;
   M: number;
   N: number;
@@ -29,47 +30,44 @@ interface Gemm {
   strideB: number;
 }
 
-/** Kernel variants by shape: few rows, small, or large (the tuned 128×128 tile). */
-type Variant = "rows" | "small" | "large";
-
 /** Products with at most this many rows (decoding) use the one-column-per-thread kernel. */
 const ROWS_MAX = 8;
-/** Small shapes (tiny heads) waste a 128×128 tile; they get a 32×32 one. */
-const SMALL_TILE = { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 } as const;
-const LARGE_TILE = 128;
 const ROWS_WORKGROUP = 64;
 /** Smallest k range per split. */
 const SPLIT_MIN_K = 256;
-const ENTRY: Record<Variant, string> = {
-  rows: "matmul_rows",
-  small: "matmul",
-  large: "matmul_8x8",
-};
+/** Split-K chunks are whole multiples of this (any stage depth divides it). */
+const SPLIT_ALIGN = 32;
 const kernels = new Map<string, Kernel>();
 
-function kernelFor(
-  variant: Variant,
-  transA: boolean,
-  transB: boolean,
-  accumulate: boolean,
-  stageDepth: number,
-): Kernel {
-  const key = `${variant}${transA}${transB}${accumulate}${stageDepth}`;
+/** How one product runs: a tile of the menu (or the few-row kernel) and a split-K count. */
+export interface GemmPlan {
+  tile: MatmulTile | "rows";
+  splits: number;
+}
+
+interface KernelChoice {
+  tile: MatmulTile | "rows";
+  transA: boolean;
+  transB: boolean;
+  accumulate: boolean;
+  bias: boolean;
+}
+
+function kernelFor(c: KernelChoice): Kernel {
+  const name = c.tile === "rows" ? "rows" : c.tile.name;
+  const key = `${name}|${+c.transA}${+c.transB}${+c.accumulate}${+c.bias}`;
   let k = kernels.get(key);
   if (!k) {
     const flags = {
-      TRANS_A: Number(transA),
-      TRANS_B: Number(transB),
-      ACCUMULATE: Number(accumulate),
+      TRANS_A: Number(c.transA),
+      TRANS_B: Number(c.transB),
+      ACCUMULATE: Number(c.accumulate),
     };
+    const base = c.tile === "rows" ? "matmul_rows" : "matmul_tiled";
     k = defineKernel({
       shader: "matmul",
-      entryPoint: ENTRY[variant],
-      constants: variant === "small"
-        ? { ...flags, ...SMALL_TILE }
-        : variant === "large"
-        ? { ...flags, T8_BK: stageDepth }
-        : flags,
+      entryPoint: c.bias ? `${base}_bias` : base,
+      constants: c.tile === "rows" ? flags : { ...flags, ...tileConstants(c.tile) },
       uniforms: MATMUL_UNIFORMS,
     });
     kernels.set(key, k);
@@ -77,40 +75,111 @@ function kernelFor(
   return k;
 }
 
-function variantFor(g: Gemm): Variant {
-  if (g.M <= ROWS_MAX) return "rows";
-  return g.M >= 64 && g.N >= 64 ? "large" : "small";
-}
-
-function workgroupsFor(variant: Variant, g: Gemm): [number, number, number] {
-  if (variant === "rows") return [Math.ceil(g.N / ROWS_WORKGROUP), 1, g.batch];
-  const tile = variant === "large" ? LARGE_TILE : SMALL_TILE.BM;
-  return [Math.ceil(g.N / tile), Math.ceil(g.M / tile), g.batch];
+/**
+ * The tile for a product on this device: the largest usable tile (from the tuned preference
+ * down) that does not waste half of itself on padding and gives the adapter enough workgroups
+ * to run at once. A long-k product with too few large tiles (a weight gradient) keeps the large
+ * tile and splits k instead of dropping to tiles that reuse each load less.
+ */
+export function planGemm(
+  g: Pick<Gemm, "batch" | "M" | "N" | "K">,
+  tiles: readonly MatmulTile[],
+  concurrency: number,
+  allowSplit: boolean,
+): GemmPlan {
+  if (g.M <= ROWS_MAX) return { tile: "rows", splits: 1 };
+  const fitting = tiles.filter((t, i) =>
+    i === tiles.length - 1 || (g.M > t.BM / 2 && g.N > t.BN / 2)
+  );
+  const count = (t: MatmulTile) => Math.ceil(g.M / t.BM) * Math.ceil(g.N / t.BN) * g.batch;
+  const largest = fitting[0];
+  if (count(largest) >= concurrency) return { tile: largest, splits: 1 };
+  if (allowSplit && g.batch === 1 && g.K >= 4 * SPLIT_MIN_K) {
+    return { tile: largest, splits: splitsFor(g.K, count(largest), concurrency) };
+  }
+  for (const t of fitting) if (count(t) >= concurrency) return { tile: t, splits: 1 };
+  return { tile: fitting[fitting.length - 1], splits: 1 };
 }
 
 /**
- * Records `out = alpha · op(a) · op(b)` (or `out +=` with `accumulate`) for already-checked
- * dims. `out` holds `batch` row-major [M, N] matrices.
+ * Split-K: a product with fewer tiles than the adapter runs at once (weight gradients: M, N =
+ * layer widths, K = batch·context) splits K across workgroups; the partial products are then
+ * summed in a fixed order, so the result stays deterministic for a given adapter.
  */
-export function recordGemm(
-  out: Tensor,
-  a: Tensor,
-  b: Tensor,
-  g: Gemm,
-  opts: { alpha?: number; accumulate?: boolean } = {},
-): void {
-  const variant = variantFor(g);
+function splitsFor(K: number, tiles: number, concurrency: number): number {
+  const wanted = Math.min(Math.ceil(concurrency / tiles), Math.floor(K / SPLIT_MIN_K));
+  if (wanted <= 1) return 1;
+  // Recount after rounding the chunk to whole stages, so no split is empty.
+  return Math.ceil(K / chunkFor(K, wanted));
+}
+
+function chunkFor(K: number, splits: number): number {
+  return Math.ceil(K / splits / SPLIT_ALIGN) * SPLIT_ALIGN;
+}
+
+/**
+ * The region of `t` to bind as `array<vec4f>`: 16-byte aligned start, length rounded up to
+ * whole vec4 (the kernel never reads the padding). Null when the buffer cannot provide that.
+ */
+function vec4Region(t: Tensor): BufferRegion | null {
+  const byteLength = Math.ceil(t.byteLength / 16) * 16;
+  if (t.byteOffset % 16 !== 0 || t.byteOffset + byteLength > t.buffer.size) return null;
+  return { buffer: t.buffer, byteOffset: t.byteOffset, byteLength: Math.max(16, byteLength) };
+}
+
+/** Binds `t` as vec4, through a fresh copy when its own buffer cannot (held until flush). */
+function bindVec4(t: Tensor, temps: Tensor[]): BufferRegion {
+  const r = vec4Region(t);
+  if (r) return r;
+  const copy = t.clone();
+  temps.push(copy);
+  return vec4Region(copy)!;
+}
+
+/** Fused extras of one recorded product. */
+interface GemmExtras {
+  alpha?: number;
+  /** `out +=` instead of `out =`. */
+  accumulate?: boolean;
+  /** Added per column after alpha (a linear layer's bias, [N]). */
+  bias?: Tensor | null;
+  /** Forces a plan (tests, autotune); otherwise chosen by `planGemm`. */
+  plan?: GemmPlan;
+}
+
+/**
+ * Records `out = alpha · op(a) · op(b) (+ bias)` (or `out +=` with `accumulate`) for
+ * already-checked dims. `out` holds `batch` row-major [M, N] matrices.
+ */
+export function recordGemm(out: Tensor, a: Tensor, b: Tensor, g: Gemm, opts: GemmExtras = {}) {
+  const dev = out.device;
   const alpha = opts.alpha ?? 1;
   const accumulate = opts.accumulate ?? false;
-  const splits = variant === "large" && g.batch === 1 && !accumulate
-    ? splitsFor(g, out.device.concurrentWorkgroups)
-    : 1;
-  const kChunk = Math.ceil(g.K / splits / 32) * 32; // whole stages at any tuned depth
-  const target = splits > 1 ? Tensor.empty(out.device, [splits, g.M * g.N]) : out;
-  const [x, y, z] = workgroupsFor(variant, g);
-  const dev = out.device;
-  kernelFor(variant, g.transA, g.transB, accumulate, dev.matmulStageDepth).dispatch(dev, {
-    bindings: [a, b, target],
+  const bias = opts.bias ?? null;
+  const tuning = dev.matmulTuning;
+  const plan = opts.plan ??
+    planGemm(g, tuning.tiles, tuning.concurrency, bias === null);
+  const splits = plan.splits;
+  const temps: Tensor[] = [];
+  // A quad along the contiguous dimension is one vec4 read when that dimension (and so the
+  // batch stride) is a multiple of 4.
+  const vecA = (g.transA ? g.M : g.K) % 4 === 0 && g.strideA % 4 === 0;
+  const vecB = (g.transB ? g.K : g.N) % 4 === 0 && g.strideB % 4 === 0;
+  const target = splits > 1 ? Tensor.empty(dev, [splits, g.M * g.N]) : out;
+  const kernel = kernelFor({
+    tile: plan.tile,
+    transA: g.transA,
+    transB: g.transB,
+    accumulate: accumulate && splits === 1,
+    bias: bias !== null,
+  });
+  const bindings = [bindVec4(a, temps), bindVec4(b, temps), target as BufferRegion];
+  if (bias) bindings.push(bias);
+  const workgroups: [number, number, number] = plan.tile === "rows"
+    ? [Math.ceil(g.N / ROWS_WORKGROUP), 1, g.batch]
+    : [Math.ceil(g.N / plan.tile.BN), Math.ceil(g.M / plan.tile.BM), g.batch * splits];
+  kernel.dispatch(dev, {
+    bindings,
     uniforms: {
       M: g.M,
       N: g.N,
@@ -120,28 +189,23 @@ export function recordGemm(
       stride_c: g.M * g.N,
       alpha: splits > 1 ? 1 : alpha,
       splits,
-      k_chunk: splits > 1 ? kChunk : g.K,
+      k_chunk: splits > 1 ? chunkFor(g.K, splits) : g.K,
+      vec_a: Number(vecA),
+      vec_b: Number(vecB),
     },
-    workgroups: [x, y, z * splits],
+    workgroups,
   });
   if (splits > 1) {
-    sumRowsInto(out, target, g.M * g.N, alpha);
+    if (accumulate) {
+      const summed = sumRows(target, g.M * g.N, out.shape, alpha);
+      accumulateInto(out, summed);
+      summed.release();
+    } else {
+      sumRowsInto(out, target, g.M * g.N, alpha);
+    }
     target.release();
   }
-}
-
-/**
- * Split-K: a large-tile product with fewer tiles than the adapter runs at once (weight gradients:
- * M, N = layer widths, K = batch·context) splits K across workgroups; the partial products are
- * then summed in a fixed order, so the result stays deterministic for a given adapter.
- */
-function splitsFor(g: Gemm, concurrent: number): number {
-  const tiles = Math.ceil(g.M / LARGE_TILE) * Math.ceil(g.N / LARGE_TILE);
-  if (tiles >= concurrent) return 1;
-  const wanted = Math.min(Math.ceil(concurrent / tiles), Math.floor(g.K / SPLIT_MIN_K));
-  if (wanted <= 1) return 1;
-  // Recount after rounding the chunk to whole stages, so no split is empty.
-  return Math.ceil(g.K / (Math.ceil(g.K / wanted / 32) * 32));
+  temps.forEach((t) => t.release());
 }
 
 /** Resolves shapes into a Gemm plus the output shape, or throws naming both shapes. */
@@ -218,18 +282,28 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const { gemm, outShape } = plan(a, b, transA, transB);
   const out = Tensor.empty(a.device, outShape);
   recordGemm(out, a, b, gemm);
-  return recordOp("matmul", out, [a, b], (g) => {
-    const ga = a.requiresGrad ? gradA(g, a, b, gemm) : null;
-    const gb = b.requiresGrad ? gradB(g, a, b, gemm) : null;
-    return [ga, gb];
-  });
+  return recordOp("matmul", out, [a, b], (g) => [
+    a.requiresGrad ? gradA(g, a, b, gemm) : null,
+    b.requiresGrad ? gradB(g, a, b, gemm) : null,
+  ]);
+}
+
+/**
+ * Where a weight gradient can be written directly: a leaf (a parameter) whose `.grad` already
+ * exists and is not shared across the batch. The product is then accumulated into it in the
+ * matmul's epilogue (the value the tape's `grad += g` would give) and the tape gets null.
+ */
+function leafGrad(t: Tensor, shared: boolean): Tensor | null {
+  return t.node === null && t.grad !== null && !shared ? t.grad : null;
 }
 
 /** dA from dC (per batch; summed over the batch when a was shared). */
-function gradA(dC: Tensor, a: Tensor, b: Tensor, f: Gemm): Tensor {
+function gradA(dC: Tensor, a: Tensor, b: Tensor, f: Gemm): Tensor | null {
   const { batch, M, N, K } = f;
   const shared = f.strideA === 0 && batch > 1;
-  const out = Tensor.empty(a.device, shared ? [batch, a.size] : a.shape);
+  const direct = leafGrad(a, shared);
+  const out = direct ?? Tensor.empty(a.device, shared ? [batch, a.size] : a.shape);
+  const extras = { accumulate: direct !== null };
   if (!f.transA) {
     // dA[M,K] = dC[M,N] · op(B)ᵀ
     recordGemm(out, dC, b, {
@@ -241,7 +315,7 @@ function gradA(dC: Tensor, a: Tensor, b: Tensor, f: Gemm): Tensor {
       transB: !f.transB,
       strideA: M * N,
       strideB: f.strideB,
-    });
+    }, extras);
   } else {
     // dA[K,M] = op(B)[K,N] · dCᵀ
     recordGemm(out, b, dC, {
@@ -253,16 +327,19 @@ function gradA(dC: Tensor, a: Tensor, b: Tensor, f: Gemm): Tensor {
       transB: true,
       strideA: f.strideB,
       strideB: M * N,
-    });
+    }, extras);
   }
+  if (direct) return null;
   return shared ? reduceBatch(out, a.shape) : out;
 }
 
 /** dB from dC (per batch; summed over the batch when b was shared). */
-function gradB(dC: Tensor, a: Tensor, b: Tensor, f: Gemm): Tensor {
+function gradB(dC: Tensor, a: Tensor, b: Tensor, f: Gemm): Tensor | null {
   const { batch, M, N, K } = f;
   const shared = f.strideB === 0 && batch > 1;
-  const out = Tensor.empty(b.device, shared ? [batch, b.size] : b.shape);
+  const direct = leafGrad(b, shared);
+  const out = direct ?? Tensor.empty(b.device, shared ? [batch, b.size] : b.shape);
+  const extras = { accumulate: direct !== null };
   if (!f.transB) {
     // dB[K,N] = op(A)ᵀ[K,M] · dC[M,N]
     recordGemm(out, a, dC, {
@@ -274,7 +351,7 @@ function gradB(dC: Tensor, a: Tensor, b: Tensor, f: Gemm): Tensor {
       transB: false,
       strideA: f.strideA,
       strideB: M * N,
-    });
+    }, extras);
   } else {
     // dB[N,K] = dCᵀ[N,M] · op(A)[M,K]
     recordGemm(out, dC, a, {
@@ -286,8 +363,9 @@ function gradB(dC: Tensor, a: Tensor, b: Tensor, f: Gemm): Tensor {
       transB: f.transA,
       strideA: M * N,
       strideB: f.strideA,
-    });
+    }, extras);
   }
+  if (direct) return null;
   return shared ? reduceBatch(out, b.shape) : out;
 }
 
@@ -298,7 +376,8 @@ function reduceBatch(perBatch: Tensor, shape: readonly number[]): Tensor {
 }
 
 /**
- * PyTorch's linear layer: `x[.., in] · wᵀ + bias`, with `w` [out, in] and `bias` [out].
+ * PyTorch's linear layer: `x[.., in] · wᵀ + bias`, with `w` [out, in] and `bias` [out]. The
+ * bias is added in the product's epilogue (one dispatch).
  *
  * @example
  * ```ts
@@ -313,25 +392,33 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
         `(expected [.., ${w.shape[1] ?? "?"}])`,
     );
   }
-  let y: Tensor;
-  if (x.shape.length === 1) {
-    // A vector is a one-row matrix; the temporary views are freed once nothing records them.
-    const x2 = x.reshape([1, x.size]);
-    const y2 = matmul(x2, w, { transB: true });
-    y = y2.reshape([w.shape[0]]);
-    if (y.node === null) [x2, y2].forEach((t) => t.release());
-  } else {
-    y = matmul(x, w, { transB: true });
-  }
   if (bias) {
+    checkInputs("linear", bias);
     if (bias.size !== w.shape[0]) {
       throw new Error(
         `linear: bias ${formatShape(bias.shape)} does not match weight ${formatShape(w.shape)}`,
       );
     }
-    const biased = add(y, bias);
-    if (biased.node === null) y.release();
-    y = biased;
   }
-  return y;
+  // x · wᵀ with every leading dim folded into M (plan() would fold them too).
+  const [outF, inF] = w.shape;
+  const gemm: Gemm = {
+    batch: 1,
+    M: x.size / inF,
+    N: outF,
+    K: inF,
+    transA: false,
+    transB: true,
+    strideA: 0,
+    strideB: 0,
+  };
+  const out = Tensor.empty(x.device, [...x.shape.slice(0, -1), outF]);
+  recordGemm(out, x, w, gemm, { bias });
+  const inputs = bias ? [x, w, bias] : [x, w];
+  return recordOp("linear", out, inputs, (g) => {
+    const dx = x.requiresGrad ? gradA(g, x, w, gemm) : null;
+    const dw = w.requiresGrad ? gradB(g, x, w, gemm) : null;
+    const db = bias?.requiresGrad ? sumToShape(g, bias.shape) : null;
+    return bias ? [dx, dw, db] : [dx, dw];
+  });
 }
