@@ -166,11 +166,18 @@ export class ProcessSource implements BatchSource {
   }
 }
 
+/** The host's file reader where the runtime has one (Deno), found at run time so browsers load this. */
+function hostReadTextFile(): ((path: string) => Promise<string>) | undefined {
+  const deno = (globalThis as { Deno?: { readTextFile(path: string): Promise<string> } }).Deno;
+  return deno ? (path) => deno.readTextFile(path) : undefined;
+}
+
 /** Reads a user process from a YAML file: `{name?, matrices, normalizer?}`. */
 export async function loadProcessFile(
   path: string,
   readTextFile?: (path: string) => Promise<string>,
 ): Promise<Process> {
+  readTextFile ??= hostReadTextFile();
   if (!readTextFile) throw new UserError(`process file ${path}: this host cannot read files`);
   let text: string;
   try {
