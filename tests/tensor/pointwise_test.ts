@@ -172,3 +172,34 @@ gpuTest("where picks per element, broadcasts, and routes gradients", async (dev)
   const s = noGrad(() => ops.where(ops.lt(x, 0), -1, 1));
   assert.deepEqual(Array.from(await s.toArray()), [-1, -1, 1, 1]);
 });
+
+gpuTest(
+  "backward frees every intermediate of the new ops (saved indices included)",
+  async (dev) => {
+    const x = Tensor.fromArray(dev, randomArray(7 * 33, 41), [7, 33], { requiresGrad: true });
+    const b = Tensor.fromArray(dev, randomArray(33, 42), [33], { requiresGrad: true });
+    await dev.sync();
+    const before = dev.bytesInUse();
+    const mask = ops.gt(x, 0); // a mask has no gradient node: its owner releases it
+    const h = ops.where(mask, ops.silu(ops.maximum(x, b)), ops.pow(ops.clamp(x, -0.5), 2));
+    const rows = ops.concat(
+      [ops.max(h, 1, { keepdim: true }), ops.mean(h, 1, { keepdim: true })],
+      1,
+    );
+    const loss = ops.sum(
+      ops.transpose(ops.slice(ops.relu(ops.sum(rows, 0, { keepdim: true })), 1, 1)),
+    );
+    loss.backward();
+    loss.release();
+    mask.release();
+    for (const t of [x, b]) {
+      t.grad!.release();
+      t.grad = null;
+    }
+    assert.equal(dev.bytesInUse(), before);
+    // Without the tape the saved max indices are freed at once.
+    const m = noGrad(() => ops.max(x, 0));
+    m.release();
+    assert.equal(dev.bytesInUse(), before);
+  },
+);
