@@ -269,3 +269,37 @@ fn where_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
     wg_d[i] = select(0.0, wg_g[i], picked);
   }
 }
+
+// ---- comparisons of i32 tensors (token ids): out[i] = a[i % na] op b[i % nb] as an f32 mask ----
+struct CompareInt {
+  n: u32,
+  na: u32,
+  nb: u32,
+  b_value: i32,
+}
+
+@group(0) @binding(0) var<uniform> ci_p: CompareInt;
+@group(0) @binding(1) var<storage, read> ci_a: array<i32>;
+@group(0) @binding(2) var<storage, read> ci_b: array<i32>;
+@group(0) @binding(3) var<storage, read_write> ci_out: array<f32>;
+
+@compute @workgroup_size(WORKGROUP)
+fn compare_int(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linear_index(gid, nwg);
+  if (i >= ci_p.n) {
+    return;
+  }
+  let a = ci_a[i % ci_p.na];
+  var b = ci_p.b_value;
+  if (ci_p.nb != 0u) {
+    b = ci_b[i % ci_p.nb];
+  }
+  var r = false;
+  switch (OP) {
+    case EQ: { r = a == b; }
+    case LT: { r = a < b; }
+    case GT: { r = a > b; }
+    default: {}
+  }
+  ci_out[i] = select(0.0, 1.0, r);
+}

@@ -203,3 +203,17 @@ gpuTest(
     assert.equal(dev.bytesInUse(), before);
   },
 );
+
+gpuTest("comparisons take i32 token ids; other ops name the dtype they need", async (dev) => {
+  const ids = Tensor.fromArray(dev, [3, 10, 70000, -1, 10, 9], [2, 3], { dtype: "i32" });
+  assert.deepEqual(Array.from(await ops.eq(ids, 10).toArray()), [0, 1, 0, 0, 1, 0]);
+  assert.deepEqual(Array.from(await ops.gt(ids, 9).toArray()), [0, 1, 1, 0, 1, 0]);
+  const row = Tensor.fromArray(dev, [3, 11, 70001], [3], { dtype: "i32" });
+  assert.deepEqual(Array.from(await ops.lt(ids, row).toArray()), [0, 1, 1, 1, 1, 1]);
+  assert.throws(() => ops.eq(ids, 0.5), /integers only/);
+  assert.throws(() => ops.eq(ids, Tensor.zeros(dev, [3])), /operands are i32 and f32/);
+  assert.throws(() => ops.relu(ids), /relu: input must be f32, got i32/);
+  assert.throws(() => ops.maximum(ids, 1), /maximum: input must be f32, got i32/);
+  assert.throws(() => ops.sum(ids, 0), /sum: input must be f32/);
+  assert.throws(() => ops.slice(ids, 0, 1), /slice: input must be f32/);
+});

@@ -7,7 +7,7 @@
  */
 
 import { defineKernel, grid1d, type Kernel } from "../../gpu/kernel.ts";
-import { checkInputs, isTrailingBroadcast, recordOp } from "../op.ts";
+import { checkDType, checkInputs, isTrailingBroadcast, recordOp } from "../op.ts";
 import { formatShape, numel, Tensor } from "../tensor.ts";
 import { sumToShape } from "./reduce.ts";
 
@@ -35,6 +35,10 @@ type BinaryName = keyof typeof BINARY;
 
 const unaryUniforms = [["n", "u32"], ["p0", "f32"], ["p1", "f32"]] as const;
 const binaryUniforms = [["n", "u32"], ["na", "u32"], ["nb", "u32"], ["b_value", "f32"]] as const;
+const compareIntUniforms = [["n", "u32"], ["na", "u32"], ["nb", "u32"], [
+  "b_value",
+  "i32",
+]] as const;
 
 const kernels = new Map<string, Kernel>();
 function kernel(entryPoint: string, op: number, uniforms: Kernel["spec"]["uniforms"]): Kernel {
@@ -63,6 +67,7 @@ const whereBackwardKernel = defineKernel({
 
 function unaryOp(name: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
   checkInputs(name, x);
+  checkDType(name, x, "f32");
   const { code, saves } = UNARY[name];
   const dev = x.device;
   const y = Tensor.empty(dev, x.shape);
@@ -183,8 +188,18 @@ function binaryOperands(op: string, a: Tensor, b: Tensor | number) {
 
 function binaryForward(name: BinaryName, a: Tensor, b: Tensor | number) {
   const operands = binaryOperands(name, a, b);
+  // Comparisons also take i32 (token ids); everything else computes in f32.
+  const ids = a.dtype === "i32" && name !== "maximum" && name !== "minimum";
+  if (!ids) checkDType(name, a, "f32");
+  if (typeof b !== "number" && b.dtype !== a.dtype) {
+    throw new Error(`${name}: operands are ${a.dtype} and ${b.dtype}; they must match`);
+  }
+  if (ids && typeof b === "number" && !Number.isInteger(b)) {
+    throw new Error(`${name}: an i32 tensor compares with integers only, got ${b}`);
+  }
   const out = Tensor.empty(a.device, operands.shape);
-  kernel("binary_forward", BINARY[name], binaryUniforms).dispatch(a.device, {
+  const entryPoint = ids ? "compare_int" : "binary_forward";
+  kernel(entryPoint, BINARY[name], ids ? compareIntUniforms : binaryUniforms).dispatch(a.device, {
     bindings: [a, operands.bt, out],
     uniforms: operands.uniforms,
     workgroups: grid1d(out.size, WORKGROUP),
@@ -242,7 +257,15 @@ function comparison(name: "eq" | "lt" | "gt", a: Tensor, b: Tensor | number): Te
   return binaryForward(name, a, b).out; // a mask has no gradient
 }
 
-/** `1` where `a == b`, else `0` (f32; no gradient). */
+/**
+ * `1` where `a == b`, else `0` (f32; no gradient). Comparisons also take i32 tensors (token ids)
+ * against i32 tensors or integers.
+ *
+ * @example
+ * ```ts
+ * const isTen = ops.eq(ids, 10); // ids: i32 [B,T] → f32 [B,T] mask
+ * ```
+ */
 export function eq(a: Tensor, b: Tensor | number): Tensor {
   return comparison("eq", a, b);
 }
@@ -269,6 +292,7 @@ export function gt(a: Tensor, b: Tensor | number): Tensor {
 export function where(mask: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   const tensors = [mask, a, b].filter((t): t is Tensor => typeof t !== "number");
   checkInputs("where", ...tensors);
+  for (const t of tensors) checkDType("where", t, "f32", t === mask ? "mask" : "input");
   const shape = broadcastShape("where", tensors.map((t) => t.shape));
   const dev = mask.device;
   const out = Tensor.empty(dev, shape);

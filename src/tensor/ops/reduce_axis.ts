@@ -5,7 +5,7 @@
  */
 
 import { defineKernel, grid1d } from "../../gpu/kernel.ts";
-import { checkInputs, recordOp } from "../op.ts";
+import { checkDType, checkInputs, recordOp } from "../op.ts";
 import { formatShape, Tensor } from "../tensor.ts";
 
 const WORKGROUP = 256;
@@ -82,6 +82,7 @@ export function sumAlongAxis(
   mean: boolean,
 ): Tensor {
   checkInputs(op, x);
+  checkDType(op, x, "f32");
   const v = axisView(op, x, axis, keepdim);
   const factor = mean ? 1 / Math.max(1, v.len) : 1;
   const dev = x.device;
@@ -110,6 +111,7 @@ function select(
   keepdim: boolean,
 ): { values: Tensor; indices: Tensor; view: AxisView } {
   checkInputs(op, x);
+  checkDType(op, x, "f32");
   const v = axisView(op, x, axis, keepdim);
   if (v.len === 0) {
     throw new Error(`${op}: cannot reduce an empty axis of ${formatShape(x.shape)}`);

@@ -5,7 +5,7 @@
  */
 
 import { defineKernel, grid1d } from "../../gpu/kernel.ts";
-import { checkInputs, recordOp } from "../op.ts";
+import { checkDType, checkInputs, recordOp } from "../op.ts";
 import { formatShape, Tensor } from "../tensor.ts";
 import { swapMiddle } from "./layout.ts";
 
@@ -71,6 +71,7 @@ function copyBlock(
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   if (tensors.length === 0) throw new Error("concat: needs at least one tensor");
   checkInputs("concat", ...tensors);
+  for (const t of tensors) checkDType("concat", t, "f32");
   const first = tensors[0].shape;
   const a = normalizeAxis("concat", first, axis);
   for (const t of tensors) {
@@ -113,6 +114,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
  */
 export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {
   checkInputs("slice", x);
+  checkDType("slice", x, "f32");
   const a = normalizeAxis("slice", x.shape, axis);
   const len = x.shape[a];
   const clip = (i: number) => Math.min(len, Math.max(0, i < 0 ? i + len : i));
@@ -135,6 +137,7 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
 /** Swaps the last two axes: [..., M, N] → [..., N, M] (a copy). */
 export function transpose(x: Tensor): Tensor {
   checkInputs("transpose", x);
+  checkDType("transpose", x, "f32");
   if (x.shape.length < 2) {
     throw new Error(`transpose: needs at least 2 dims, got ${formatShape(x.shape)}`);
   }
