@@ -158,3 +158,51 @@ fn scatter_axis(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   let o = (i / (sc_p.len * sc_p.inner)) * sc_p.inner + i % sc_p.inner;
   sc_dx[i] = select(0.0, sc_g[o], u32(sc_index[o]) == l);
 }
+
+// ---- short axes (len ≤ SHORT_AXIS in reduce_axis.ts): one thread per output, a plain loop ----
+// A workgroup per output would leave most of its threads idle; the order is still fixed.
+@group(0) @binding(0) var<uniform> ss_p: Axis;
+@group(0) @binding(1) var<storage, read> ss_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ss_out: array<f32>;
+
+@compute @workgroup_size(WORKGROUP)
+fn sum_axis_short(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let o = linear_index(gid, nwg);
+  if (o >= ss_p.outer * ss_p.inner) {
+    return;
+  }
+  let base = (o / ss_p.inner) * ss_p.len * ss_p.inner + o % ss_p.inner;
+  var s = 0.0;
+  for (var l = 0u; l < ss_p.len; l = l + 1u) {
+    s = s + ss_x[base + l * ss_p.inner];
+  }
+  ss_out[o] = s * ss_p.scale;
+}
+
+@group(0) @binding(0) var<uniform> st_p: Axis;
+@group(0) @binding(1) var<storage, read> st_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> st_value: array<f32>;
+@group(0) @binding(3) var<storage, read_write> st_index: array<i32>;
+
+@compute @workgroup_size(WORKGROUP)
+fn select_axis_short(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+) {
+  let o = linear_index(gid, nwg);
+  if (o >= st_p.outer * st_p.inner) {
+    return;
+  }
+  let base = (o / st_p.inner) * st_p.len * st_p.inner + o % st_p.inner;
+  var best = 0.0;
+  var best_index = NO_INDEX;
+  for (var l = 0u; l < st_p.len; l = l + 1u) {
+    let v = st_x[base + l * st_p.inner];
+    if (beats(v, l, best, best_index)) {
+      best = v;
+      best_index = l;
+    }
+  }
+  st_value[o] = best;
+  st_index[o] = i32(best_index);
+}

@@ -10,27 +10,34 @@ import { formatShape, Tensor } from "../tensor.ts";
 
 const WORKGROUP = 256;
 const uniforms = [["outer", "u32"], ["len", "u32"], ["inner", "u32"], ["scale", "f32"]] as const;
+/**
+ * Axes up to this long reduce with one thread per output (a loop); longer ones with a workgroup
+ * per output, whose threads stride over the axis.
+ */
+const SHORT_AXIS = 32;
 const sumKernel = defineKernel({ shader: "reduce_axis", entryPoint: "sum_axis", uniforms });
+const sumShortKernel = defineKernel({
+  shader: "reduce_axis",
+  entryPoint: "sum_axis_short",
+  uniforms,
+});
 const broadcastKernel = defineKernel({
   shader: "reduce_axis",
   entryPoint: "broadcast_axis",
   uniforms,
 });
 const scatterKernel = defineKernel({ shader: "reduce_axis", entryPoint: "scatter_axis", uniforms });
+const selectKernel = (entryPoint: string, op: number) =>
+  defineKernel({ shader: "reduce_axis", entryPoint, constants: { OP: op }, uniforms });
 const selectKernels = {
-  max: defineKernel({
-    shader: "reduce_axis",
-    entryPoint: "select_axis",
-    constants: { OP: 0 },
-    uniforms,
-  }),
-  min: defineKernel({
-    shader: "reduce_axis",
-    entryPoint: "select_axis",
-    constants: { OP: 1 },
-    uniforms,
-  }),
+  max: { long: selectKernel("select_axis", 0), short: selectKernel("select_axis_short", 0) },
+  min: { long: selectKernel("select_axis", 1), short: selectKernel("select_axis_short", 1) },
 };
+
+/** The kernel and grid for `outputs` results along an axis of `len`. */
+function plan<K>(len: number, outputs: number, long: K, short: K): [K, [number, number]] {
+  return len <= SHORT_AXIS ? [short, grid1d(outputs, WORKGROUP)] : [long, grid1d(outputs, 1)];
+}
 
 /** Options of the axis reductions. */
 export interface ReduceOptions {
@@ -87,11 +94,8 @@ export function sumAlongAxis(
   const factor = mean ? 1 / Math.max(1, v.len) : 1;
   const dev = x.device;
   const out = Tensor.empty(dev, v.shape);
-  sumKernel.dispatch(dev, {
-    bindings: [x, out],
-    uniforms: dims(v, factor),
-    workgroups: grid1d(out.size, 1),
-  });
+  const [kernel, workgroups] = plan(v.len, out.size, sumKernel, sumShortKernel);
+  kernel.dispatch(dev, { bindings: [x, out], uniforms: dims(v, factor), workgroups });
   return recordOp(op, out, [x], (g) => {
     const dx = Tensor.empty(dev, x.shape);
     broadcastKernel.dispatch(dev, {
@@ -119,11 +123,9 @@ function select(
   const dev = x.device;
   const values = Tensor.empty(dev, v.shape);
   const indices = Tensor.empty(dev, v.shape, { dtype: "i32" });
-  selectKernels[op === "min" ? "min" : "max"].dispatch(dev, {
-    bindings: [x, values, indices],
-    uniforms: dims(v),
-    workgroups: grid1d(values.size, 1),
-  });
+  const kernels = selectKernels[op === "min" ? "min" : "max"];
+  const [kernel, workgroups] = plan(v.len, values.size, kernels.long, kernels.short);
+  kernel.dispatch(dev, { bindings: [x, values, indices], uniforms: dims(v), workgroups });
   return { values, indices, view: v };
 }
 
@@ -151,7 +153,8 @@ function extremeAlongAxis(
 
 /**
  * Maximum along `axis` (all elements when omitted). The gradient goes to the first index
- * holding the maximum, as with `torch.max(x, dim)`.
+ * holding the maximum, as with `torch.max(x, dim)`; over all elements too, where `torch.max(x)`
+ * would share it among ties.
  *
  * @example
  * ```ts
