@@ -14,7 +14,9 @@ import embedding from "../../shaders/embedding.wgsl" with { type: "text" };
 import layernorm from "../../shaders/layernorm.wgsl" with { type: "text" };
 import layout from "../../shaders/layout.wgsl" with { type: "text" };
 import matmul from "../../shaders/matmul.wgsl" with { type: "text" };
+import pointwise from "../../shaders/pointwise.wgsl" with { type: "text" };
 import reduce from "../../shaders/reduce.wgsl" with { type: "text" };
+import reduceAxis from "../../shaders/reduce_axis.wgsl" with { type: "text" };
 import rope from "../../shaders/rope.wgsl" with { type: "text" };
 import softmax from "../../shaders/softmax.wgsl" with { type: "text" };
 import rowReduceSubgroup from "../../shaders/lib/row_reduce_subgroup.wgsl" with { type: "text" };
@@ -32,7 +34,9 @@ export const SHADERS: Readonly<Record<string, string>> = Object.freeze({
   layernorm,
   layout,
   matmul,
+  pointwise,
   reduce,
+  reduce_axis: reduceAxis,
   rope,
   softmax,
 });

@@ -21,6 +21,26 @@ import { mean, sum } from "./ops/reduce.ts";
 import { attention, causalMask } from "./ops/attention.ts";
 import { crossEntropy } from "./ops/classifier.ts";
 import { rope } from "./ops/rope.ts";
+import {
+  abs,
+  clamp,
+  eq,
+  exp,
+  gt,
+  log,
+  lt,
+  maximum,
+  minimum,
+  pow,
+  relu,
+  sigmoid,
+  silu,
+  sqrt,
+  tanh,
+  where,
+} from "./ops/pointwise.ts";
+import { argmax, max, min } from "./ops/reduce_axis.ts";
+import { concat, slice, transpose } from "./ops/slicing.ts";
 
 /** The op namespace (see engine_api in DESIGN.md for the contract of each). */
 export const ops = {
@@ -44,4 +64,26 @@ export const ops = {
   causalMask,
   rope,
   crossEntropy,
+  relu,
+  abs,
+  clamp,
+  maximum,
+  minimum,
+  where,
+  eq,
+  lt,
+  gt,
+  exp,
+  log,
+  sqrt,
+  sigmoid,
+  tanh,
+  silu,
+  pow,
+  max,
+  min,
+  argmax,
+  concat,
+  slice,
+  transpose,
 };

@@ -72,6 +72,22 @@ export {
   ropeReference,
 } from "./reference/attention.ts";
 export { crossEntropyReference } from "./reference/classifier.ts";
+export {
+  axisSplit,
+  type BinaryOpName,
+  binaryReference,
+  concatReference,
+  extremumGradReference,
+  reduceAxisGradReference,
+  reduceAxisReference,
+  sliceReference,
+  transposeReference,
+  unaryGradReference,
+  type UnaryOpName,
+  unaryReference,
+  whereGradReference,
+  whereReference,
+} from "./reference/pointwise.ts";
 
 /**
  * Batched `op(a) · op(b)`: a holds `batch` matrices [M,K] ([K,M] when transA), b holds [K,N]

@@ -12,7 +12,7 @@ const swapKernel = defineKernel({
 });
 
 /** [a,b,c,d] → [a,c,b,d] as a new tensor (no tape). */
-function swapMiddle(x: Tensor, a: number, b: number, c: number, d: number): Tensor {
+export function swapMiddle(x: Tensor, a: number, b: number, c: number, d: number): Tensor {
   const out = Tensor.empty(x.device, [a, c, b, d]);
   swapKernel.dispatch(x.device, {
     bindings: [x, out],

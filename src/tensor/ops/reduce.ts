@@ -1,8 +1,12 @@
-/** Reductions: sum and mean to a scalar, and summing leading dims away (broadcast backward). */
+/**
+ * Reductions: sum and mean to a scalar (or along an axis, see reduce_axis.ts), and summing
+ * leading dims away (broadcast backward).
+ */
 
 import { defineKernel, grid1d } from "../../gpu/kernel.ts";
 import { checkInputs, recordOp } from "../op.ts";
 import { numel, Tensor } from "../tensor.ts";
+import { type ReduceOptions, sumAlongAxis } from "./reduce_axis.ts";
 
 const WORKGROUP = 256;
 /** Rows summed per thread in the first pass; the second pass adds the partial sums. */
@@ -87,12 +91,23 @@ function reduceAll(op: string, x: Tensor, factor: number): Tensor {
   return recordOp(op, out, [x], (g) => [expandScalar(g, shape, factor)]);
 }
 
-/** Sum of all elements → a scalar tensor (shape []). */
-export function sum(x: Tensor): Tensor {
-  return reduceAll("sum", x, 1);
+/**
+ * Sum of all elements → a scalar tensor (shape []), or along `axis` (negative counts from the
+ * end) with that axis dropped, or kept as 1 with `keepdim`.
+ *
+ * @example
+ * ```ts
+ * const total = ops.sum(x); // []
+ * const perRow = ops.sum(x, -1, { keepdim: true }); // [B,T,1]
+ * ```
+ */
+export function sum(x: Tensor, axis?: number, opts: ReduceOptions = {}): Tensor {
+  if (axis === undefined && !opts.keepdim) return reduceAll("sum", x, 1);
+  return sumAlongAxis("sum", x, axis, opts.keepdim ?? false, false);
 }
 
-/** Mean of all elements → a scalar tensor (shape []). */
-export function mean(x: Tensor): Tensor {
-  return reduceAll("mean", x, 1 / Math.max(1, x.size));
+/** Mean of all elements → a scalar tensor (shape []), or along `axis` (see `sum`). */
+export function mean(x: Tensor, axis?: number, opts: ReduceOptions = {}): Tensor {
+  if (axis === undefined && !opts.keepdim) return reduceAll("mean", x, 1 / Math.max(1, x.size));
+  return sumAlongAxis("mean", x, axis, opts.keepdim ?? false, true);
 }
