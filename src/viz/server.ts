@@ -6,6 +6,7 @@
 
 import { UserError } from "../util/errors.ts";
 import { errorResponse, handleApi } from "./api.ts";
+import { TRAIN_PAGE_HTML, trainPageScript } from "../web/train_page_build.ts";
 import { loadAsset } from "./assets.ts";
 import { liveStream } from "./live.ts";
 import { RunIndex } from "./run_index.ts";
@@ -99,6 +100,9 @@ export function createVizHandler(
     try {
       if (url.pathname === "/api/stream") return liveStream(index, url, opts);
       if (url.pathname.startsWith("/api/")) return await handleApi(index, url);
+      if (url.pathname === "/train" || url.pathname.startsWith("/train/")) {
+        return await trainPageResponse(url.pathname);
+      }
       const asset = await loadAsset(url.pathname);
       if (!asset) return new Response("not found", { status: 404 });
       return new Response(asset.body as Uint8Array<ArrayBuffer>, {
@@ -108,6 +112,25 @@ export function createVizHandler(
       return errorResponse(500, (err as Error).message);
     }
   }
+}
+
+/** The in-browser trainer: its page at `/train/` and its bundled engine at `/train/train.js`. */
+async function trainPageResponse(pathname: string): Promise<Response> {
+  if (pathname === "/train") {
+    return new Response(null, { status: 301, headers: { location: "/train/" } });
+  }
+  const headers = { "cache-control": "no-cache" };
+  if (pathname === "/train/" || pathname === "/train/index.html") {
+    return new Response(TRAIN_PAGE_HTML, {
+      headers: { ...headers, "content-type": "text/html; charset=utf-8" },
+    });
+  }
+  if (pathname === "/train/train.js") {
+    return new Response(await trainPageScript(), {
+      headers: { ...headers, "content-type": "text/javascript; charset=utf-8" },
+    });
+  }
+  return new Response("not found", { status: 404 });
 }
 
 /**

@@ -10,7 +10,7 @@
 import YAML from "yaml";
 import { z } from "zod";
 import { type Config, configSchema, type DataConfig } from "../config/schema.ts";
-import { ProcessSource, processDataSchema } from "../data/synthetic/process_source.ts";
+import { processDataSchema, ProcessSource } from "../data/synthetic/process_source.ts";
 import { resolveProcess } from "../data/synthetic/process_source.ts";
 import type { Device } from "../gpu/device.ts";
 import { type ProbeReport, runProbe } from "../eval/belief_probe.ts";
@@ -77,6 +77,8 @@ export interface TabRunOptions {
   probe?: boolean;
   /** Called for every train and val line, as the CLI would log it. */
   onLog?: (line: TabLogLine) => void;
+  /** Called once before the first step with the process's optimal loss L*. */
+  onStart?: (info: { optimalLoss: number; steps: number }) => void;
   /** Polled between steps; returning true ends training (then validation and the probe run). */
   shouldStop?: () => boolean;
 }
@@ -127,10 +129,14 @@ export async function trainProcessInTab(
     opts.onLog?.(line);
   };
   const validate = async (step: number) => {
-    const r = await evaluate(dev, model, data, { batches: t.eval_batches, batchSize: t.batch_size });
+    const r = await evaluate(dev, model, data, {
+      batches: t.eval_batches,
+      batchSize: t.batch_size,
+    });
     log({ type: "val", step, loss: r.loss });
     return r.loss;
   };
+  opts.onStart?.({ optimalLoss: data.metadata.optimal_loss as number, steps });
   const lossSum = Tensor.zeros(dev, []);
   let windowSteps = 0;
   let step = 0;
