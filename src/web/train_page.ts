@@ -2,7 +2,8 @@
 /**
  * The `/train` page: trains the mess3 demo model in the tab on the visitor's GPU (WebGPU), with a
  * live loss chart against L*, a Stop button and the belief probe's numbers at the end. Nothing is
- * computed on a server. `?steps=N` and `?eval_batches=N` shorten the run (the tests use them).
+ * computed on a server. `?steps=N`, `?eval_batches=N`, `?log_every=N` and `?lr=X` shorten the run or log more often
+ * (the tests use them).
  * When it ends the page sets `globalThis.__kilnTrainResult` (or `__kilnTrainError`).
  *
  * @module
@@ -29,6 +30,10 @@ async function main(): Promise<void> {
   const cfg = parseProcessConfig(mess3Yaml, "configs/mess3.yaml");
   const steps = positiveParam(params, "steps") ?? cfg.training.max_steps!;
   cfg.training.eval_batches = positiveParam(params, "eval_batches") ?? cfg.training.eval_batches;
+  cfg.training.log_every = positiveParam(params, "log_every") ?? cfg.training.log_every;
+  const lr = Number(params.get("lr") ?? cfg.training.learning_rate);
+  if (!(lr > 0)) throw new Error("?lr must be a positive number");
+  cfg.training.learning_rate = lr;
   if (!("gpu" in navigator)) throw new Error("this browser has no WebGPU (navigator.gpu)");
   const dev = await Device.open();
   $("adapter").textContent = `${dev.adapterInfo.vendor} ${dev.adapterInfo.description}`.trim() ||
@@ -43,11 +48,14 @@ async function main(): Promise<void> {
     $("status").textContent = "stopping after this step…";
   };
   let lStar = NaN;
+  const pageStart = performance.now();
+  const logTimes: number[] = [];
   const result = await trainProcessInTab(dev, cfg, {
     steps,
     shouldStop: () => stop,
     onLog: (line) => {
       lines.push(line);
+      logTimes.push(Math.round(performance.now() - pageStart));
       const last = lines.filter((l) => l.type === "train").at(-1);
       $("status").textContent = `step ${line.step}/${steps}` +
         (last ? `, train loss ${last.loss.toFixed(4)}` : "") +
@@ -83,6 +91,9 @@ async function main(): Promise<void> {
     valLines: result.val.length,
     probe: result.probe?.layers.map((l) => ({ name: l.name, cv_r2: l.cv_r2 })) ?? null,
     elapsedMs: result.elapsedMs,
+    trainMs: result.trainMs,
+    evalMs: result.evalMs,
+    logTimesMs: logTimes,
   };
 }
 

@@ -67,6 +67,10 @@ export interface TabRunResult {
   /** The belief probe at the end (null when `probe` was false). */
   probe: ProbeReport | null;
   elapsedMs: number;
+  /** Milliseconds of the training steps alone (first step to last, pipelines compiling included). */
+  trainMs: number;
+  /** Milliseconds of the final validation and the probe. */
+  evalMs: number;
 }
 
 /** Options of {@link trainProcessInTab}. */
@@ -176,6 +180,7 @@ export async function trainProcessInTab(
       }
       if (t.eval_every > 0 && step % t.eval_every === 0 && step < steps) await validate(step);
     }
+    const trainMs = performance.now() - start;
     const finalValLoss = await validate(step);
     const probe = opts.probe === false ? null : await runProbe(dev, model, process, {
       bos: cfg.data.bos,
@@ -192,6 +197,8 @@ export async function trainProcessInTab(
       valSetOptimalLoss: data.valOptimalLoss(t.eval_batches, t.batch_size),
       probe,
       elapsedMs: performance.now() - start,
+      trainMs,
+      evalMs: performance.now() - start - trainMs,
     };
   } finally {
     lossSum.release();
