@@ -8,6 +8,7 @@ import { runCli } from "../src/cli/run.ts";
 import { launchTraining } from "../src/train/launch.ts";
 import type { TrainResult } from "../src/train/trainer.ts";
 import { UserError } from "../src/util/errors.ts";
+import { stopExitCode } from "../src/train/stop_signals.ts";
 
 const HELP = `Usage: deno task train --config <file.yaml> [key.path=value …] [--resume [path]]
 
@@ -24,8 +25,9 @@ Options:
   --no-progress     no progress bar
   -h, --help        this help
 
-A config with a sweep: section trains every combination in turn. Ctrl-C finishes the current
-step, writes a checkpoint and marks the run "stopped".`;
+A config with a sweep: section trains every combination in turn. Ctrl-C (SIGINT) or SIGHUP
+finishes the current step, writes a checkpoint and marks the run "stopped"; SIGTERM does the
+same and marks it "preempted". Exit codes: 0 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP.`;
 
 /** Splits off `--resume [path]`, whose value is optional (parseArgs cannot express that). */
 function takeResume(args: string[]): { rest: string[]; resume?: string | true } {
@@ -66,6 +68,9 @@ export async function main(args: string[]): Promise<void> {
   });
   const failed = results.find((r) => r.status === "failed");
   if (failed) throw new UserError(`training failed: ${failed.message}`, 1);
+  // SIGTERM/SIGHUP: 128 + signo, so a scheduler sees the signal it sent and may requeue.
+  const signal = results.at(-1)?.signal;
+  if (signal && stopExitCode(signal) !== 0) Deno.exit(stopExitCode(signal));
 }
 
 if (import.meta.main) await runCli(() => main(Deno.args));

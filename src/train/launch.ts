@@ -75,7 +75,7 @@ export async function launchTraining(opts: LaunchOptions): Promise<TrainResult[]
     });
     opts.onRunEnd?.(result);
     results.push(result);
-    if (result.status === "stopped") break;
+    if (result.status === "stopped" || result.status === "preempted") break;
   }
   return results;
 }
