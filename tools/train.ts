@@ -6,6 +6,11 @@
 import { parseExperimentArgs } from "../src/cli/experiment_args.ts";
 import { runCli } from "../src/cli/run.ts";
 import { launchTraining } from "../src/train/launch.ts";
+import { loadConfigs } from "../src/config/load.ts";
+import { formatSweepListing } from "../src/sweep/list.ts";
+import { parallelExitCode, runParallel } from "../src/sweep/parallel.ts";
+import { requestedSweepIndex } from "../src/sweep/select.ts";
+import { takeSweepFlags } from "../src/sweep/train_flags.ts";
 import type { TrainResult } from "../src/train/trainer.ts";
 import { UserError } from "../src/util/errors.ts";
 import { stopExitCode } from "../src/train/stop_signals.ts";
@@ -22,6 +27,13 @@ Options:
                     latest run of the config's experiment; model, optimizer, schedule, step and
                     data position are restored exactly
   --runs <dir>      root of run directories (default: runs)
+  --list-sweep      print the sweep's points (index, run name, overrides) and exit
+  --sweep-index I   train only point I of the sweep (also KILN_SWEEP_INDEX, or Slurm's
+                    SLURM_ARRAY_TASK_ID inside a job array)
+  --resume-or-start with a sweep index: continue that point's latest run if it has one, else
+                    start it (what each Slurm array task does, so a requeue continues)
+  --parallel N      train the sweep's points as N child processes at a time (logs under
+                    <runs>/sweeps/<sweep id>/logs/); Ctrl-C stops them all cleanly
   --no-progress     no progress bar
   -h, --help        this help
 
@@ -55,13 +67,44 @@ function summary(r: TrainResult): string {
 
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
 export async function main(args: string[]): Promise<void> {
-  const { rest, resume } = takeResume(args);
+  const sweepFlags = takeSweepFlags(args);
+  const { rest, resume } = takeResume(sweepFlags.rest);
   const parsed = parseExperimentArgs("train", rest);
   if (parsed.help) return console.log(HELP);
+  const file = parsed.configPath && await loadConfigs(parsed.configPath, parsed.overrides);
+  if (sweepFlags.listSweep) {
+    if (!file) throw new UserError("--list-sweep needs --config");
+    return console.log(formatSweepListing(file));
+  }
+  const hasSweep = !!file && file[0].sweepId !== undefined;
+  if (sweepFlags.parallel !== undefined) {
+    if (!file || !hasSweep) throw new UserError("--parallel needs --config with a sweep: section");
+    if (resume !== undefined || sweepFlags.sweepIndex !== undefined) {
+      throw new UserError("--parallel runs every point: drop --resume/--sweep-index");
+    }
+    const result = await runParallel({
+      configPath: parsed.configPath!,
+      overrides: parsed.overrides,
+      runsRoot: parsed.runsRoot ?? "runs",
+      sweepId: file[0].sweepId!,
+      indices: file.map((_, i) => i),
+      parallel: sweepFlags.parallel,
+      resumeOrStart: sweepFlags.resumeOrStart,
+      progress: parsed.progress,
+    });
+    const code = parallelExitCode(result);
+    if (code === 1) throw new UserError("some sweep points failed (see their logs)", 1);
+    if (code !== 0) Deno.exit(code);
+    return;
+  }
+  if (sweepFlags.resumeOrStart && resume !== undefined) {
+    throw new UserError("--resume-or-start and --resume exclude each other");
+  }
   const results = await launchTraining({
     configPath: parsed.configPath,
     overrides: parsed.overrides,
-    resume,
+    resume: sweepFlags.resumeOrStart ? { orStart: true } : resume,
+    sweepIndex: requestedSweepIndex(sweepFlags.sweepIndex, hasSweep),
     runsRoot: parsed.runsRoot,
     trainOptions: { handleSigint: true, progress: parsed.progress },
     onRunEnd: (r) => console.log(summary(r)),
