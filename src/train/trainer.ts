@@ -99,6 +99,7 @@ export async function train(cfg: Config, opts: TrainOptions = {}): Promise<Train
   const dev = opts.device ?? await Device.open({
     tuneCache: fileTuneCache(),
     powerPreference: cfg.device.power_preference,
+    adapter: cfg.device.adapter,
     f16: cfg.device.f16,
   });
   try {
