@@ -11,9 +11,9 @@
 
 import { join } from "node:path";
 import { listenForStopSignals, stopExitCode, type StopSignal } from "../train/stop_signals.ts";
-import { UserError } from "../util/errors.ts";
 import { ProgressBar } from "../util/progress.ts";
 import { sweepRuns } from "./find_runs.ts";
+import { trainCommand } from "./train_command.ts";
 
 /** Options of {@link runParallel}. */
 export interface ParallelOptions {
@@ -51,13 +51,8 @@ export function sweepDir(runsRoot: string, id: string): string {
   return join(runsRoot, "sweeps", id);
 }
 
-const TRAIN_TOOL = new URL("../../tools/train.ts", import.meta.url);
-
 /** Runs the sweep's points as child processes, at most `parallel` at once. */
 export async function runParallel(opts: ParallelOptions): Promise<ParallelResult> {
-  if (TRAIN_TOOL.protocol !== "file:") {
-    throw new UserError("--parallel needs kiln's source tree (it starts tools/train.ts)");
-  }
   const log = opts.log ?? console.log;
   const logs = join(sweepDir(opts.runsRoot, opts.sweepId), "logs");
   await Deno.mkdir(logs, { recursive: true });
@@ -91,11 +86,10 @@ export async function runParallel(opts: ParallelOptions): Promise<ParallelResult
     const files = await Promise.all(
       [0, 1].map(() => Deno.open(logFile, { write: true, create: true, append: true })),
     );
-    const child = new Deno.Command(Deno.execPath(), {
+    const [program, ...train] = trainCommand();
+    const child = new Deno.Command(program, {
       args: [
-        "run",
-        "-A",
-        TRAIN_TOOL.pathname,
+        ...train,
         "--config",
         opts.configPath,
         ...opts.overrides,

@@ -17,6 +17,7 @@ import { applyOverrides, parseOverride } from "../config/overrides.ts";
 import { UserError } from "../util/errors.ts";
 import { exists, writeJsonAtomic } from "../util/fs.ts";
 import { sweepDir } from "./parallel.ts";
+import { trainCommand } from "./train_command.ts";
 
 /** What `sweep submit --slurm` was asked for. */
 export interface SlurmOptions {
@@ -39,8 +40,8 @@ export interface SbatchScriptInput extends SlurmOptions {
   sweepDir: string;
   workdir: string;
   runsRoot: string;
-  deno: string;
-  trainTool: string;
+  /** The train command (`[deno, "run", "-A", tools/train.ts]`, see train_command.ts). */
+  train: string[];
   configSource: string;
 }
 
@@ -79,7 +80,7 @@ export function sbatchScript(s: SbatchScriptInput): string {
     "set -euo pipefail",
     `cd ${quote(s.workdir)}`,
     'echo "kiln: sweep point ${SLURM_ARRAY_TASK_ID} on $(hostname), restart ${SLURM_RESTART_COUNT:-0}"',
-    `exec ${quote(s.deno)} run -A ${quote(s.trainTool)} \\`,
+    `exec ${s.train.map(quote).join(" ")} \\`,
     `  --config ${quote(join(s.sweepDir, "sweep.yaml"))} \\`,
     `  --runs ${quote(s.runsRoot)} --sweep-index "$SLURM_ARRAY_TASK_ID" \\`,
     "  --resume-or-start --no-progress",
@@ -116,8 +117,6 @@ export interface SubmitOptions extends SlurmOptions {
   dryRun?: boolean;
 }
 
-const TRAIN_TOOL = new URL("../../tools/train.ts", import.meta.url);
-
 /**
  * Validates the sweep, writes its directory and submits its array with `sbatch`. Every check
  * (sbatch present, configs valid, directory new) happens before anything is written.
@@ -139,8 +138,7 @@ export async function submitSweep(opts: SubmitOptions): Promise<Submitted | stri
     sweepDir: dir,
     workdir: Deno.cwd(),
     runsRoot,
-    deno: Deno.execPath(),
-    trainTool: TRAIN_TOOL.pathname,
+    train: trainCommand(),
     configSource: opts.configPath,
   });
   if (opts.dryRun) return script;

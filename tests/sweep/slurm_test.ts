@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sbatchScript } from "../../src/sweep/slurm.ts";
+import { trainCommand } from "../../src/sweep/train_command.ts";
 import { exists } from "../../src/util/fs.ts";
 import { assertOneLineError, runCommand, runTool } from "../_support/cli.ts";
 
@@ -10,8 +11,7 @@ const INPUT = {
   sweepDir: "/data/runs/sweeps/m-0123456789ab",
   workdir: "/home/me/kiln dir",
   runsRoot: "/data/runs",
-  deno: "/usr/bin/deno",
-  trainTool: "/home/me/kiln/tools/train.ts",
+  train: ["/usr/bin/deno", "run", "-A", "/home/me/kiln/tools/train.ts"],
   configSource: "configs/m.yaml",
 };
 
@@ -38,6 +38,7 @@ Deno.test("sbatch script: one array task per point, resume semantics, valid bash
     "#SBATCH --mem=8G",
   ]);
   assert.match(script, /cd '\/home\/me\/kiln dir'\n/);
+  assert.match(script, /\nexec \/usr\/bin\/deno run -A \/home\/me\/kiln\/tools\/train\.ts \\\n/);
   assert.match(script, /--sweep-index "\$SLURM_ARRAY_TASK_ID"/);
   assert.match(script, /--resume-or-start/);
   assert.match(sbatchScript({ ...INPUT, signal: "USR1@60" }), /--signal=B:USR1@60\n/);
@@ -51,6 +52,13 @@ Deno.test("sbatch script: one array task per point, resume semantics, valid bash
   } finally {
     await Deno.remove(file);
   }
+});
+
+Deno.test("the train command: this Deno running tools/train.ts, or the kiln binary's train", () => {
+  const [deno, run, all, tool] = trainCommand("/usr/bin/deno");
+  assert.deepEqual([deno, run, all], ["/usr/bin/deno", "run", "-A"]);
+  assert.match(tool, /\/tools\/train\.ts$/);
+  assert.deepEqual(trainCommand("/opt/bin/kiln"), ["/opt/bin/kiln", "train"]);
 });
 
 const CONFIG = `experiment_name: cli
