@@ -9,6 +9,7 @@ import { main as demo } from "./demo.ts";
 import { main as download } from "./download.ts";
 import { main as probe } from "./probe.ts";
 import { main as runs } from "./runs.ts";
+import { main as sweep } from "./sweep.ts";
 import { main as tokenize } from "./tokenize.ts";
 import { main as train } from "./train.ts";
 import { main as validate } from "./validate.ts";
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; about: 
   validate: { run: validate, about: "evaluate, sample, chat with and inspect a trained model" },
   probe: { run: probe, about: "belief-state probe of a model trained on a process" },
   runs: { run: runs, about: "list training runs" },
+  sweep: { run: sweep, about: "submit a sweep as a Slurm job array; its status" },
   viz: { run: viz, about: "serve the run visualizer on 127.0.0.1" },
 };
 

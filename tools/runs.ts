@@ -3,9 +3,11 @@
 import { intFlag, parseCliArgs, runCli } from "../src/cli/run.ts";
 import { UserError } from "../src/util/errors.ts";
 import { ProgressBar } from "../src/util/progress.ts";
+import { formatSweepTable, sweepTable } from "../src/sweep/summary.ts";
 import { formatRunsTable, listRuns, RUN_SORTS, type RunSort } from "../src/viz/runs_table.ts";
 
-const HELP = `deno task runs [--logdir runs] [--sort date|step|loss] [--limit N] [--json]
+const HELP =
+  `deno task runs [--logdir runs] [--sort date|step|loss] [--limit N] [--json] [--sweep ID]
 
 Lists the runs under the log directory: path, status, step, best validation loss,
 last train loss, tokens seen, creation time.
@@ -14,6 +16,8 @@ last train loss, tokens seen, creation time.
   --sort KEY     date (newest first, default), step (furthest first), loss (best val loss first)
   --limit N      show at most N runs
   --json         print the run summaries as JSON instead of a table
+  --sweep ID     only the runs of sweep ID (run.json's sweep_id), then a table of the keys
+                 the sweep varied against best val loss, best first
   --help         show this help`;
 
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
@@ -23,6 +27,7 @@ export async function main(args: string[]): Promise<void> {
     sort: { type: "string", default: "date" },
     limit: { type: "string" },
     json: { type: "boolean", default: false },
+    sweep: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) return console.log(HELP);
@@ -33,7 +38,7 @@ export async function main(args: string[]): Promise<void> {
   const limit = values.limit === undefined ? undefined : intFlag("limit", values.limit);
   if (limit !== undefined && limit < 1) throw new UserError("--limit: expected at least 1");
   let bar: ProgressBar | undefined;
-  const runs = await listRuns(values.logdir as string, {
+  let runs = await listRuns(values.logdir as string, {
     sort: sort as RunSort,
     limit,
     onProgress: (done, total) => {
@@ -42,6 +47,18 @@ export async function main(args: string[]): Promise<void> {
     },
   });
   bar?.done();
+  const sweep = values.sweep as string | undefined;
+  if (sweep !== undefined) {
+    runs = runs.filter((r) => r.sweep_id === sweep);
+    if (runs.length === 0) {
+      throw new UserError(`--sweep: no runs of sweep "${sweep}" under ${values.logdir}`);
+    }
+    if (values.json) return console.log(JSON.stringify({ runs, table: sweepTable(runs) }, null, 2));
+    return console.log(`${formatRunsTable(runs)}
+
+sweep ${sweep}
+${formatSweepTable(sweepTable(runs))}`);
+  }
   if (values.json) return console.log(JSON.stringify(runs, null, 2));
   console.log(runs.length === 0 ? `no runs under ${values.logdir}` : formatRunsTable(runs));
 }

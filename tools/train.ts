@@ -6,8 +6,14 @@
 import { parseExperimentArgs } from "../src/cli/experiment_args.ts";
 import { runCli } from "../src/cli/run.ts";
 import { launchTraining } from "../src/train/launch.ts";
+import { loadConfigs } from "../src/config/load.ts";
+import { formatSweepListing } from "../src/sweep/list.ts";
+import { parallelExitCode, runParallel } from "../src/sweep/parallel.ts";
+import { requestedSweepIndex } from "../src/sweep/select.ts";
+import { takeSweepFlags } from "../src/sweep/train_flags.ts";
 import type { TrainResult } from "../src/train/trainer.ts";
 import { UserError } from "../src/util/errors.ts";
+import { stopExitCode } from "../src/train/stop_signals.ts";
 
 const HELP = `Usage: deno task train --config <file.yaml> [key.path=value …] [--resume [path]]
 
@@ -21,11 +27,19 @@ Options:
                     latest run of the config's experiment; model, optimizer, schedule, step and
                     data position are restored exactly
   --runs <dir>      root of run directories (default: runs)
+  --list-sweep      print the sweep's points (index, run name, overrides) and exit
+  --sweep-index I   train only point I of the sweep (also KILN_SWEEP_INDEX, or Slurm's
+                    SLURM_ARRAY_TASK_ID inside a job array)
+  --resume-or-start with a sweep index: continue that point's latest run if it has one, else
+                    start it (what each Slurm array task does, so a requeue continues)
+  --parallel N      train the sweep's points as N child processes at a time (logs under
+                    <runs>/sweeps/<sweep id>/logs/); Ctrl-C stops them all cleanly
   --no-progress     no progress bar
   -h, --help        this help
 
-A config with a sweep: section trains every combination in turn. Ctrl-C finishes the current
-step, writes a checkpoint and marks the run "stopped".`;
+A config with a sweep: section trains every combination in turn. Ctrl-C (SIGINT) or SIGHUP
+finishes the current step, writes a checkpoint and marks the run "stopped"; SIGTERM does the
+same and marks it "preempted". Exit codes: 0 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP.`;
 
 /** Splits off `--resume [path]`, whose value is optional (parseArgs cannot express that). */
 function takeResume(args: string[]): { rest: string[]; resume?: string | true } {
@@ -53,19 +67,53 @@ function summary(r: TrainResult): string {
 
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
 export async function main(args: string[]): Promise<void> {
-  const { rest, resume } = takeResume(args);
+  const sweepFlags = takeSweepFlags(args);
+  const { rest, resume } = takeResume(sweepFlags.rest);
   const parsed = parseExperimentArgs("train", rest);
   if (parsed.help) return console.log(HELP);
+  const file = parsed.configPath && await loadConfigs(parsed.configPath, parsed.overrides);
+  if (sweepFlags.listSweep) {
+    if (!file) throw new UserError("--list-sweep needs --config");
+    return console.log(formatSweepListing(file));
+  }
+  const hasSweep = !!file && file[0].sweepId !== undefined;
+  if (sweepFlags.parallel !== undefined) {
+    if (!file || !hasSweep) throw new UserError("--parallel needs --config with a sweep: section");
+    if (resume !== undefined || sweepFlags.sweepIndex !== undefined) {
+      throw new UserError("--parallel runs every point: drop --resume/--sweep-index");
+    }
+    const result = await runParallel({
+      configPath: parsed.configPath!,
+      overrides: parsed.overrides,
+      runsRoot: parsed.runsRoot ?? "runs",
+      sweepId: file[0].sweepId!,
+      indices: file.map((_, i) => i),
+      parallel: sweepFlags.parallel,
+      resumeOrStart: sweepFlags.resumeOrStart,
+      progress: parsed.progress,
+    });
+    const code = parallelExitCode(result);
+    if (code === 1) throw new UserError("some sweep points failed (see their logs)", 1);
+    if (code !== 0) Deno.exit(code);
+    return;
+  }
+  if (sweepFlags.resumeOrStart && resume !== undefined) {
+    throw new UserError("--resume-or-start and --resume exclude each other");
+  }
   const results = await launchTraining({
     configPath: parsed.configPath,
     overrides: parsed.overrides,
-    resume,
+    resume: sweepFlags.resumeOrStart ? { orStart: true } : resume,
+    sweepIndex: requestedSweepIndex(sweepFlags.sweepIndex, hasSweep),
     runsRoot: parsed.runsRoot,
     trainOptions: { handleSigint: true, progress: parsed.progress },
     onRunEnd: (r) => console.log(summary(r)),
   });
   const failed = results.find((r) => r.status === "failed");
   if (failed) throw new UserError(`training failed: ${failed.message}`, 1);
+  // SIGTERM/SIGHUP: 128 + signo, so a scheduler sees the signal it sent and may requeue.
+  const signal = results.at(-1)?.signal;
+  if (signal && stopExitCode(signal) !== 0) Deno.exit(stopExitCode(signal));
 }
 
 if (import.meta.main) await runCli(() => main(Deno.args));

@@ -13,7 +13,7 @@ import { dataKindNames, dataSchemaFor } from "./data_kinds.ts";
 import { formatIssues } from "./issues.ts";
 import { applyOverrides, parseOverride } from "./overrides.ts";
 import { type Config, configSchema, type DataConfig } from "./schema.ts";
-import { expandSweep, type SweepPoint } from "./sweep.ts";
+import { expandSweep, sweepId, type SweepPoint } from "./sweep.ts";
 
 /** Parses YAML text into a mapping; `source` names the file in errors. */
 export function parseConfigYaml(text: string, source: string): Record<string, unknown> {
@@ -85,6 +85,9 @@ export function validateConfig(raw: Record<string, unknown>, source = "config"):
 export interface LoadedConfig {
   config: Config;
   sweep: SweepPoint;
+  /** The sweep's id and this point's index in it, when the file has a `sweep:` section. */
+  sweepId?: string;
+  sweepIndex?: number;
 }
 
 /**
@@ -107,11 +110,15 @@ export function resolveConfigs(
 ): LoadedConfig[] {
   const tree = structuredClone(raw);
   applyOverrides(tree, overrides.map(parseOverride));
-  return expandSweep(tree).map(({ raw, point }) => {
+  const id = sweepId(tree);
+  return expandSweep(tree).map(({ raw, point }, index) => {
     const label = Object.keys(point).length
       ? `${source} [${Object.entries(point).map(([k, v]) => `${k}=${JSON.stringify(v)}`)}]`
       : source;
-    return { config: validateConfig(raw, label), sweep: point };
+    const config = validateConfig(raw, label);
+    return id === null
+      ? { config, sweep: point }
+      : { config, sweep: point, sweepId: id, sweepIndex: index };
   });
 }
 

@@ -117,6 +117,8 @@ const trainingSchema = trainingFields
 /** `device`: which adapter to ask for. */
 const deviceSchema = z.strictObject({
   power_preference: z.enum(["high-performance", "low-power"]).optional(),
+  /** An adapter index or name substring (src/gpu/adapter_select.ts); overrides the preference. */
+  adapter: z.union([z.number().int().nonnegative(), z.string().min(1)]).optional(),
   f16: z.boolean().default(false),
 });
 
@@ -214,6 +216,7 @@ export interface TrainingConfig {
 /** `device` after defaults. */
 export interface DeviceConfig {
   power_preference?: "high-performance" | "low-power";
+  adapter?: number | string;
   f16: boolean;
 }
 

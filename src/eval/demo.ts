@@ -45,6 +45,7 @@ export async function runDemo(opts: {
   const dev = await Device.open({
     tuneCache: fileTuneCache(),
     powerPreference: cfg.device.power_preference,
+    adapter: cfg.device.adapter,
   });
   const run = await train(cfg, {
     device: dev,

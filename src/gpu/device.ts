@@ -1,6 +1,7 @@
 /** The GPU context: adapter + device with the adapter's real limits, pool, pipelines, recorder. */
 
 import { GpuError, UserError } from "../util/errors.ts";
+import { selectAdapter } from "./adapter_select.ts";
 import { hostEnv } from "../util/host_env.ts";
 import { defaultMatmulTuning, type MatmulTuning, type TuneCache, tuneMatmul } from "./autotune.ts";
 import { effectiveLimits, type LimitsMode, limitsModeFromEnv } from "./limits.ts";
@@ -21,6 +22,8 @@ export interface AdapterInfo {
 /** Options of `Device.open`. */
 export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
+  /** A specific adapter: an index or a name substring (see adapter_select.ts). */
+  adapter?: number | string;
   /** Request `shader-f16` when the adapter has it (default true). */
   f16?: boolean;
   /** Request `subgroups` when the adapter has it (default true); row reductions then use them. */
@@ -129,12 +132,15 @@ export class Device {
   /** Opens the adapter's device; throws a one-line UserError when there is no adapter. */
   static async open(opts: DeviceOptions = {}): Promise<Device> {
     let adapter: GPUAdapter | null = null;
-    try {
-      adapter = (await navigator.gpu?.requestAdapter({
-        powerPreference: opts.powerPreference,
-      })) ?? null;
-    } catch {
-      adapter = null;
+    if (opts.adapter !== undefined) adapter = await selectAdapter(opts.adapter);
+    else {
+      try {
+        adapter = (await navigator.gpu?.requestAdapter({
+          powerPreference: opts.powerPreference,
+        })) ?? null;
+      } catch {
+        adapter = null;
+      }
     }
     if (adapter === null) throw new UserError(NO_ADAPTER);
     let limitsMode: LimitsMode;

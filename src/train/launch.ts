@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { loadConfigs, type LoadedConfig, readConfigFile, resolveConfigs } from "../config/load.ts";
 import { UserError } from "../util/errors.ts";
 import { exists } from "../util/fs.ts";
+import { resumableSweepRun } from "../sweep/find_runs.ts";
+import { type IndexChoice, selectSweepPoint } from "../sweep/select.ts";
 import { latestRunDir, resolveResumeTarget } from "./checkpoint.ts";
 import { train, type TrainOptions, type TrainResult } from "./trainer.ts";
 
@@ -18,8 +20,14 @@ export interface LaunchOptions {
   configPath?: string;
   /** `key.path=value` overrides. */
   overrides: string[];
-  /** `--resume`: undefined = a new run; `true` = the experiment's latest run; a string = a path. */
-  resume?: string | true;
+  /**
+   * `--resume`: undefined = a new run; `true` = the experiment's latest run (with a sweep index:
+   * that point's latest run); a string = a path; `"or-start"` = that point's latest run if it
+   * has one, else a new run (what a Slurm array task does, so a requeue continues).
+   */
+  resume?: string | true | { orStart: true };
+  /** Train only this point of the sweep (`--sweep-index`, `KILN_SWEEP_INDEX`, Slurm's). */
+  sweepIndex?: IndexChoice;
   /** Root of run directories (default `runs`). */
   runsRoot?: string;
   /** Passed through to `train`. */
@@ -33,13 +41,42 @@ export async function resolveLaunch(
   opts: LaunchOptions,
 ): Promise<{ configs: LoadedConfig[]; resumePath?: string }> {
   const root = opts.runsRoot ?? "runs";
+  const load = async (path: string) => {
+    const all = await loadConfigs(path, opts.overrides);
+    return opts.sweepIndex ? selectSweepPoint(all, opts.sweepIndex) : all;
+  };
   if (opts.resume === undefined) {
     if (!opts.configPath) throw new UserError("--config is required (see --help)");
-    return { configs: await loadConfigs(opts.configPath, opts.overrides) };
+    return { configs: await load(opts.configPath) };
   }
   let resumePath: string;
   let configs: LoadedConfig[];
-  if (opts.resume === true) {
+  // A sweep point resumes its own latest run (found by sweep id and index in run.json).
+  const sweepPoint = async () => {
+    if (!opts.configPath) throw new UserError("--resume with a sweep index needs --config");
+    const configs = await load(opts.configPath);
+    const [p] = configs;
+    const found = await resumableSweepRun(
+      root,
+      p.config.experiment_name,
+      p.sweepId!,
+      p.sweepIndex!,
+    );
+    return { configs, found };
+  };
+  if (typeof opts.resume === "object") {
+    if (!opts.sweepIndex) throw new UserError("--resume-or-start needs a sweep index");
+    const { configs, found } = await sweepPoint();
+    return found ? { configs, resumePath: found } : { configs };
+  }
+  if (opts.resume === true && opts.sweepIndex) {
+    const point = await sweepPoint();
+    if (!point.found) {
+      throw new UserError(`no run of sweep point ${opts.sweepIndex.index} to resume`);
+    }
+    configs = point.configs;
+    resumePath = point.found;
+  } else if (opts.resume === true) {
     if (!opts.configPath) {
       throw new UserError("--resume without a path needs --config (to find the latest run)");
     }
@@ -51,7 +88,7 @@ export async function resolveLaunch(
   } else {
     resumePath = opts.resume;
     const { runDir } = await resolveResumeTarget(resumePath);
-    if (opts.configPath) configs = await loadConfigs(opts.configPath, opts.overrides);
+    if (opts.configPath) configs = await load(opts.configPath);
     else {
       const saved = join(runDir, "config.yaml");
       if (!(await exists(saved))) throw new UserError(`run ${runDir} has no config.yaml`);
@@ -66,16 +103,17 @@ export async function resolveLaunch(
 export async function launchTraining(opts: LaunchOptions): Promise<TrainResult[]> {
   const { configs, resumePath } = await resolveLaunch(opts);
   const results: TrainResult[] = [];
-  for (const { config, sweep } of configs) {
+  for (const { config, sweep, sweepId, sweepIndex } of configs) {
     const result = await train(config, {
       ...opts.trainOptions,
       runsRoot: opts.runsRoot,
       resume: resumePath,
       sweep,
+      ...(sweepId ? { runInfo: { sweep_id: sweepId, sweep_index: sweepIndex } } : {}),
     });
     opts.onRunEnd?.(result);
     results.push(result);
-    if (result.status === "stopped") break;
+    if (result.status === "stopped" || result.status === "preempted") break;
   }
   return results;
 }

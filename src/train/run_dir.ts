@@ -11,7 +11,7 @@ import { UserError } from "../util/errors.ts";
 import { writeJsonAtomic } from "../util/fs.ts";
 
 /** Lifecycle of a run as `run.json` records it. */
-export type RunStatus = "running" | "finished" | "failed" | "stopped";
+export type RunStatus = "running" | "finished" | "failed" | "stopped" | "preempted";
 
 /** The content of `run.json`. */
 export interface RunInfo {
@@ -31,7 +31,10 @@ export interface RunInfo {
   data: { name: string; vocab_size: number; seq_len: number; [key: string]: unknown };
   /** The sweep values this run was made with, when it is part of a sweep. */
   sweep?: Record<string, unknown>;
-  /** A one-line reason when status is failed or stopped. */
+  /** The sweep this run belongs to (see src/sweep/points.ts), and its point's index. */
+  sweep_id?: string;
+  sweep_index?: number;
+  /** A one-line reason when status is failed, stopped or preempted. */
   message?: string;
   [key: string]: unknown;
 }

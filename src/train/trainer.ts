@@ -37,6 +37,7 @@ import { type MetricsLine, MetricsWriter, rewindMetrics } from "./metrics.ts";
 import { type PreparedRun, prepareRun } from "./prepare.ts";
 import { createRunDir, gitState, readRunInfo, type RunInfo, writeRunInfo } from "./run_dir.ts";
 import { fileTuneCache } from "../util/tune_cache_file.ts";
+import { listenForStopSignals, STOP_REASONS, type StopSignal, stopStatus } from "./stop_signals.ts";
 
 /** Options of {@link train} beyond the config. */
 export interface TrainOptions {
@@ -46,7 +47,7 @@ export interface TrainOptions {
   resume?: string;
   /** Stop like Ctrl-C when aborted: finish the step, checkpoint, mark the run stopped. */
   signal?: AbortSignal;
-  /** Listen for SIGINT (the CLI sets this). */
+  /** Listen for SIGINT, SIGTERM and SIGHUP (the CLI sets this; see stop_signals.ts). */
   handleSigint?: boolean;
   /** Show a progress bar (default: when stderr is a terminal). */
   progress?: boolean;
@@ -54,6 +55,8 @@ export interface TrainOptions {
   device?: Device;
   /** The sweep values that made this config, recorded in run.json. */
   sweep?: Record<string, unknown>;
+  /** Further keys recorded in a new run's run.json (the sweep id and index). */
+  runInfo?: Record<string, unknown>;
   /** Called with every metrics line as it is written. */
   onMetrics?: (line: MetricsLine) => void;
   /** Called after every optimizer step (1-based step number) with the model being trained. */
@@ -64,7 +67,9 @@ export interface TrainOptions {
 export interface TrainResult {
   dir: string;
   id: string;
-  status: "finished" | "stopped" | "failed";
+  status: "finished" | "stopped" | "preempted" | "failed";
+  /** The signal that stopped the run, if one did. */
+  signal?: StopSignal;
   steps: number;
   tokens: number;
   finalTrainLoss: number | null;
@@ -94,6 +99,7 @@ export async function train(cfg: Config, opts: TrainOptions = {}): Promise<Train
   const dev = opts.device ?? await Device.open({
     tuneCache: fileTuneCache(),
     powerPreference: cfg.device.power_preference,
+    adapter: cfg.device.adapter,
     f16: cfg.device.f16,
   });
   try {
@@ -125,6 +131,7 @@ class TrainingLoop {
   private readonly startTime = performance.now();
   private elapsedBase = 0;
   private stopReason: string | null = null;
+  private stopSignal: StopSignal | null = null;
   private lastGood: Checkpoint | null = null;
   private skippedBase = 0;
   private lastTrainLoss: number | null = null;
@@ -171,8 +178,12 @@ class TrainingLoop {
     this.bestCheckpointLoss = (await readPointer(this.dir, "best"))?.val_loss ?? Infinity;
     const stopOnAbort = () => this.requestStop("stopped (abort signal)");
     this.opts.signal?.addEventListener("abort", stopOnAbort);
-    const onSigint = () => this.requestStop("stopped by Ctrl-C");
-    if (this.opts.handleSigint) Deno.addSignalListener("SIGINT", onSigint);
+    const removeSignals = this.opts.handleSigint
+      ? listenForStopSignals((sig) => {
+        if (!this.stopReason) this.stopSignal = sig;
+        this.requestStop(STOP_REASONS[sig]);
+      })
+      : () => {};
     try {
       return await this.loop();
     } catch (err) {
@@ -182,7 +193,7 @@ class TrainingLoop {
       throw err;
     } finally {
       this.opts.signal?.removeEventListener("abort", stopOnAbort);
-      if (this.opts.handleSigint) Deno.removeSignalListener("SIGINT", onSigint);
+      removeSignals();
       this.metrics.close();
     }
   }
@@ -252,6 +263,7 @@ class TrainingLoop {
       },
       total_steps: this.prepared.totalSteps,
       ...(this.opts.sweep && Object.keys(this.opts.sweep).length ? { sweep: this.opts.sweep } : {}),
+      ...this.opts.runInfo,
     };
     await writeRunInfo(dir, this.info);
     this.metrics = await MetricsWriter.open(dir);
@@ -315,7 +327,8 @@ class TrainingLoop {
     if (this.lastCheckpointStep !== this.state.step) await this.checkpoint();
     if (this.stopReason) {
       this.event("stopped", this.stopReason);
-      return await this.finish("stopped", this.stopReason);
+      const status = this.stopSignal ? stopStatus(this.stopSignal) : "stopped";
+      return await this.finish(status, this.stopReason);
     }
     return await this.finish("finished");
   }
@@ -527,7 +540,7 @@ class TrainingLoop {
   }
 
   private async finish(
-    status: "finished" | "stopped" | "failed",
+    status: TrainResult["status"],
     message?: string,
   ): Promise<TrainResult> {
     this.info.status = status;
@@ -547,6 +560,7 @@ class TrainingLoop {
       elapsedS: this.elapsed(),
       paramCount: this.model.numParams(),
       ...(message ? { message } : {}),
+      ...(this.stopSignal && status !== "failed" ? { signal: this.stopSignal } : {}),
     };
   }
 }

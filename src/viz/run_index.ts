@@ -46,6 +46,9 @@ export interface RunSummary {
   diag_points: number;
   /** The resolved config flattened to dotted keys (`training.batch_size`: "64"). */
   config: Record<string, string>;
+  /** The sweep the run belongs to and the values its point varied (run.json), else null. */
+  sweep_id: string | null;
+  sweep: Record<string, unknown> | null;
 }
 
 /** One run with its parsed files, kept up to date by `RunIndex.refresh`. */
@@ -334,6 +337,10 @@ function computeSummary(entry: RunEntry): RunSummary {
     val_points: val.length,
     diag_points: log.diag.length,
     config: flattenConfig(entry.config ?? {}),
+    sweep_id: stringField(meta, ["sweep_id"]),
+    sweep: meta?.sweep && typeof meta.sweep === "object"
+      ? meta.sweep as Record<string, unknown>
+      : null,
   };
 }
 

@@ -40,6 +40,7 @@ const state = {
   smooth: 0.6,
   filter: "",
   status: "all",
+  sweep: "",
   diffOnly: false,
   data: new Map(), // run id → series response (mutated by live appends)
   charts: [],
@@ -585,6 +586,7 @@ function download(blob, name) {
 
 function matchesFilter(run) {
   if (state.status !== "all" && run.status !== state.status) return false;
+  if (state.sweep && run.sweep_id !== state.sweep) return false;
   for (const term of state.filter.toLowerCase().split(/\s+/).filter(Boolean)) {
     const eq = term.indexOf("=");
     if (eq > 0) {
@@ -606,7 +608,56 @@ function visibleRuns() {
   return state.runs.filter(matchesFilter);
 }
 
+/** The sweep filter's options: every sweep id among the runs, with its run count. */
+function renderSweepOptions() {
+  const counts = new Map();
+  for (const r of state.runs) {
+    if (r.sweep_id) counts.set(r.sweep_id, (counts.get(r.sweep_id) ?? 0) + 1);
+  }
+  if (state.sweep && !counts.has(state.sweep)) state.sweep = "";
+  const select = $("sweep-filter");
+  select.replaceChildren(
+    el("option", { value: "" }, "all sweeps"),
+    ...[...counts].sort().map(([id, n]) => el("option", { value: id }, `${id} (${n})`)),
+  );
+  select.value = state.sweep;
+  select.hidden = counts.size === 0;
+}
+
+/** With a sweep chosen: its varied keys against best val loss, best first. */
+function renderSweepTable() {
+  const section = $("sweep-section");
+  const runs = state.runs.filter((r) => state.sweep && r.sweep_id === state.sweep);
+  section.hidden = runs.length === 0;
+  if (runs.length === 0) return;
+  const keys = [...new Set(runs.flatMap((r) => Object.keys(r.sweep ?? {})))];
+  const loss = (r) => r.best_val_loss ?? Infinity;
+  runs.sort((a, b) => loss(a) - loss(b));
+  const cell = (v) =>
+    v === undefined || v === null ? "–" : typeof v === "number" ? fmt(v) : String(v);
+  $("sweep-title").textContent = `Sweep ${state.sweep}`;
+  $("sweep-table").replaceChildren(
+    el("tr", {}, ...["run", "status", ...keys, "best val loss"].map((h) => el("th", {}, h))),
+    ...runs.map((r) =>
+      el(
+        "tr",
+        { "data-run": r.id },
+        el(
+          "td",
+          {},
+          el("button", { class: "link", type: "button", onclick: () => openRunPage(r.id) }, r.path),
+        ),
+        el("td", {}, el("span", { class: `status ${r.status}` }, r.status)),
+        ...keys.map((k) => el("td", { class: "num" }, cell(r.sweep?.[k]))),
+        el("td", { class: "num" }, fmt(r.best_val_loss)),
+      )
+    ),
+  );
+}
+
 function renderRunList() {
+  renderSweepOptions();
+  renderSweepTable();
   const shown = visibleRuns();
   $("run-count").textContent =
     `${shown.length} of ${state.runs.length} runs · ${state.selected.size} selected`;
@@ -936,6 +987,10 @@ function bindControls() {
   });
   $("status-filter").addEventListener("change", (e) => {
     state.status = e.target.value;
+    renderRunList();
+  });
+  $("sweep-filter").addEventListener("change", (e) => {
+    state.sweep = e.target.value;
     renderRunList();
   });
   $("select-all").addEventListener("click", () => {

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { join, resolve } from "node:path";
+import { resolveResumeTarget } from "../../src/train/checkpoint.ts";
+import { readRunInfo } from "../../src/train/run_dir.ts";
+import { stopExitCode, stopStatus } from "../../src/train/stop_signals.ts";
+import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+
+const gpu = await hasWebGpuAdapter();
+const REPO = resolve(new URL("../..", import.meta.url).pathname);
+const CORPUS = resolve(REPO, "../shared/data/tinyshakespeare.txt");
+
+const CONFIG = `experiment_name: sig
+data: { source: text, dataset: ${CORPUS} }
+model: { vocab_size: 65, max_seq_len: 8, n_layer: 1, n_head: 1, d_model: 16 }
+training: { batch_size: 2, max_steps: 100000, learning_rate: 0.001, eval_every: 0, log_every: 1 }
+`;
+
+/** Starts `deno task train` in `dir`, waits for its first train line, sends `signal`. */
+async function trainAndSignal(dir: string, signal: Deno.Signal) {
+  await Deno.writeTextFile(join(dir, "c.yaml"), CONFIG);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(REPO, "tools/train.ts"), "--config", "c.yaml", "--runs", "runs"],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const deadline = Date.now() + 120_000;
+  let runDir = "";
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    try {
+      for await (const e of Deno.readDir(join(dir, "runs", "sig"))) {
+        runDir = join(dir, "runs", "sig", e.name);
+      }
+      if ((await Deno.readTextFile(join(runDir, "metrics.jsonl"))).includes('"train"')) break;
+    } catch { /* not there yet */ }
+  }
+  child.kill(signal);
+  const out = await child.output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr), runDir };
+}
+
+testNeeding(
+  "a WebGPU adapter",
+  gpu,
+  "SIGTERM and SIGHUP finish the step, checkpoint, mark the run and exit 143 / 129",
+  async () => {
+    const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+    try {
+      const signals = ["SIGTERM", "SIGHUP"] as const;
+      // Both children at once: each is mostly Deno start-up and shader compilation.
+      const outs = await Promise.all(signals.map((s, i) => trainAndSignal(dirs[i], s)));
+      for (const [i, out] of outs.entries()) {
+        const expected = ({ SIGTERM: [143, "preempted"], SIGHUP: [129, "stopped"] } as const)[
+          signals[i]
+        ];
+        assert.equal(out.code, expected[0], `${signals[i]}: ${out.stderr}`);
+        const info = await readRunInfo(out.runDir);
+        assert.equal(info.status, expected[1]);
+        assert.match(info.message ?? "", new RegExp(signals[i]));
+        const latest = JSON.parse(
+          await Deno.readTextFile(join(out.runDir, "checkpoints", "latest")),
+        );
+        assert.equal(latest.step, info.step, "the checkpoint is at the last finished step");
+        assert.ok(latest.step >= 1 && latest.step < 100000);
+        await resolveResumeTarget(out.runDir); // resumable
+      }
+    } finally {
+      for (const d of dirs) await Deno.remove(d, { recursive: true });
+    }
+  },
+);
+
+Deno.test("stop signals: statuses and exit codes are the shell's 128 + signo", () => {
+  assert.deepEqual(
+    (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [stopStatus(s), stopExitCode(s)]),
+    [["stopped", 0], ["preempted", 143], ["stopped", 129]],
+  );
+});
