@@ -6,6 +6,7 @@
  */
 
 import { UserError } from "../util/errors.ts";
+import { checkSweepSize } from "./limits.ts";
 
 /** One varied key and the values it takes. */
 export interface SweepAxis {
@@ -40,6 +41,7 @@ export function expandSweep(
 ): { raw: Record<string, unknown>; point: SweepPoint }[] {
   const { sweep, ...base } = raw;
   const axes = sweepAxes(sweep);
+  checkSweepSize(axes.map((a) => a.values.length));
   let points: SweepPoint[] = [{}];
   for (const axis of axes) {
     points = points.flatMap((p) => axis.values.map((v) => ({ ...p, [axis.path.join(".")]: v })));

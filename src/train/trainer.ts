@@ -34,6 +34,7 @@ import {
 import { Diagnostics } from "./diagnostics.ts";
 import { evaluate } from "./evaluate.ts";
 import { type MetricsLine, MetricsWriter, rewindMetrics } from "./metrics.ts";
+import { checkFootprintFitsDevice } from "./model_fit.ts";
 import { type PreparedRun, prepareRun } from "./prepare.ts";
 import { createRunDir, gitState, readRunInfo, type RunInfo, writeRunInfo } from "./run_dir.ts";
 import { fileTuneCache } from "../util/tune_cache_file.ts";
@@ -97,6 +98,7 @@ export async function train(cfg: Config, opts: TrainOptions = {}): Promise<Train
     f16: cfg.device.f16,
   });
   try {
+    checkFootprintFitsDevice(prepared.footprint, dev.limits);
     const model = createModel(dev, prepared.gptConfig, { seed: cfg.seed });
     const optimizer = new AdamW(model.params, {
       lr: cfg.training.learning_rate,
