@@ -1,6 +1,6 @@
 /** `deno task download`: fetch a Hugging Face Hub dataset (or a registry alias) into the cache. */
 
-import { intFlag, parseCliArgs, runCli } from "../src/cli/run.ts";
+import { intFlag, numberFlag, parseCliArgs, runCli } from "../src/cli/run.ts";
 import { downloadDataset } from "../src/data/hub.ts";
 import { listDatasets, loadDatasetRegistry, loadProjectRegistry } from "../src/data/registry.ts";
 import { UserError } from "../src/util/errors.ts";
@@ -21,6 +21,9 @@ Interrupted downloads resume; files already present and verified are not fetched
   --out DIR        dataset folder instead of assets/datasets/<owner>/<name>
   --revision REV   branch, tag or commit (default main)
   --registry FILE  extra YAML registry of dataset entries
+  --timeout S      give up on a request after S seconds without a response, or without
+                   data while a file streams; it is then retried (default 30 s / 60 s)
+  --retries N      attempts after the first for timeouts, cut connections, 5xx (default 5)
   --help           show this help
 
 Environment: HF_TOKEN (Bearer token for gated/private datasets), HF_ENDPOINT (Hub URL,
@@ -39,6 +42,8 @@ export async function main(args: string[]): Promise<void> {
     out: { type: "string" },
     revision: { type: "string" },
     registry: { type: "string" },
+    timeout: { type: "string" },
+    retries: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) return console.log(HELP);
@@ -53,7 +58,14 @@ export async function main(args: string[]): Promise<void> {
   if (maxFiles !== undefined && maxFiles < 1) {
     throw new UserError("--max-files: expected at least 1");
   }
+  const timeout = values.timeout === undefined ? undefined : numberFlag("timeout", values.timeout);
+  if (timeout !== undefined && !(timeout > 0)) throw new UserError("--timeout: expected S > 0");
+  const retries = values.retries === undefined ? undefined : intFlag("retries", values.retries);
+  if (retries !== undefined && retries < 0) throw new UserError("--retries: expected N ≥ 0");
   const result = await downloadDataset(positionals[0], {
+    timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    idleTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    retries,
     config: values.config as string | undefined,
     split: values.split as string | undefined,
     maxFiles,

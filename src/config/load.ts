@@ -11,6 +11,7 @@ import { z } from "zod";
 import { UserError } from "../util/errors.ts";
 import { dataKindNames, dataSchemaFor } from "./data_kinds.ts";
 import { formatIssues } from "./issues.ts";
+import { checkConfigLimits } from "./limits.ts";
 import { applyOverrides, parseOverride } from "./overrides.ts";
 import { type Config, configSchema, type DataConfig } from "./schema.ts";
 import { expandSweep, sweepId, type SweepPoint } from "./sweep.ts";
@@ -78,6 +79,7 @@ export function validateConfig(raw: Record<string, unknown>, source = "config"):
   if (!result.success) {
     throw new UserError(`${source}: ${formatIssues(result.error, schema, raw)}`);
   }
+  checkConfigLimits(result.data as Config, source);
   return result.data as Config;
 }
 

@@ -10,6 +10,7 @@
 
 import { UserError } from "../util/errors.ts";
 import { fnv1a32 } from "../util/random.ts";
+import { checkSweepSize } from "./limits.ts";
 import { isDistribution, randomPoints } from "./sweep_random.ts";
 
 /** One varied key and the values it takes. */
@@ -65,8 +66,10 @@ export function sweepPoints(sweep: unknown, base: Record<string, unknown>): Swee
     }
     tree = rest;
   }
+  const axes = sweepAxes(tree);
+  checkSweepSize(axes.map((a) => a.values.length));
   let points: SweepPoint[] = [{}];
-  for (const axis of sweepAxes(tree)) {
+  for (const axis of axes) {
     points = points.flatMap((p) => axis.values.map((v) => ({ ...p, [axis.path.join(".")]: v })));
   }
   return points;

@@ -9,6 +9,7 @@
  */
 
 import { UserError } from "../util/errors.ts";
+import { checkSweepSize } from "./limits.ts";
 import { Mulberry32 } from "../util/random.ts";
 import type { SweepPoint } from "./sweep.ts";
 
@@ -145,6 +146,7 @@ export function randomPoints(spec: Record<string, unknown>, base: unknown): Swee
       }`,
     );
   }
+  checkSweepSize([samples], "sweep.samples");
   const axes = randomAxes(rest, base);
   if (axes.length === 0) throw new UserError("sweep: method random with nothing to vary");
   const rng = new Mulberry32(searchSeed);

@@ -9,6 +9,7 @@ import { UserError } from "../util/errors.ts";
 import { exists } from "../util/fs.ts";
 import { formatDuration, ProgressBar } from "../util/progress.ts";
 import {
+  getWithRetry,
   type HubClient,
   hubClient,
   type HubClientOptions,
@@ -28,6 +29,7 @@ import {
   splitsByFileName,
 } from "./hub_configs.ts";
 import { downloadFile, sha256File } from "./hub_download.ts";
+import { checkPathInside } from "./safe_path.ts";
 import {
   datasetDir,
   type DatasetManifest,
@@ -120,6 +122,8 @@ export async function downloadDataset(
     maxFiles: opts.maxFiles,
   });
   const dir = opts.out ?? datasetDir(id, opts.root);
+  // Every path the server named is checked before anything is written.
+  for (const f of selection.files) checkPathInside(dir, f.path, `${id} file list`);
   const previous = await readManifest(dir);
   const known = new Map((previous?.files ?? []).map((f) => [f.path, f]));
 
@@ -250,7 +254,7 @@ async function readmeCardData(
 ): Promise<Record<string, unknown> | undefined> {
   if (!paths.includes("README.md")) return undefined;
   const url = resolveUrl(client, id, sha, "README.md");
-  const res = await fetch(url, { headers: hubHeaders(client) });
+  const res = await getWithRetry(client, url, hubHeaders(client), `${id} README.md`);
   if (!res.ok) await throwForStatus(res, `${id} README.md`, client);
   return cardDataFromReadme(await res.text());
 }

@@ -16,6 +16,10 @@ export interface HubClientOptions {
   retries?: number;
   /** First backoff delay in ms, doubled each retry. Default 1000. */
   retryBaseMs?: number;
+  /** Longest wait for a connection and the response headers (ms). Default 30 000. */
+  timeoutMs?: number;
+  /** Longest silence while a response body streams (ms). Default 60 000. */
+  idleTimeoutMs?: number;
 }
 
 /** A file in the repository tree, as `/api/datasets/<id>/tree/<rev>` reports it. */
@@ -32,6 +36,8 @@ export interface HubClient {
   token: string | undefined;
   retries: number;
   retryBaseMs: number;
+  timeoutMs: number;
+  idleTimeoutMs: number;
 }
 
 /** Fills in endpoint, token and retry settings from options and the environment. */
@@ -42,7 +48,68 @@ export function hubClient(opts: HubClientOptions = {}): HubClient {
     token: opts.token ?? env("HF_TOKEN") ?? env("HUGGING_FACE_HUB_TOKEN"),
     retries: opts.retries ?? 5,
     retryBaseMs: opts.retryBaseMs ?? 1000,
+    timeoutMs: opts.timeoutMs ?? 30_000,
+    idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
   };
+}
+
+/** A request that gave up: no response, or no body bytes, within the client's timeout. */
+export class HubTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HubTimeoutError";
+  }
+}
+
+/**
+ * `fetch` with the client's timeouts: the connection and headers must come within `timeoutMs`,
+ * and the body may pause at most `idleTimeoutMs` between chunks. A stalled server would
+ * otherwise hang a download forever; a timeout is an error the callers retry (resuming by Range).
+ */
+export async function timedFetch(
+  client: HubClient,
+  url: string,
+  init: RequestInit = {},
+): Promise<Response> {
+  const abort = new AbortController();
+  const giveUp = (why: string) => abort.abort(new HubTimeoutError(why));
+  const timer = setTimeout(
+    () => giveUp(`no response within ${client.timeoutMs / 1000} s`),
+    client.timeoutMs,
+  );
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: abort.signal });
+  } catch (err) {
+    throw abort.signal.aborted ? abort.signal.reason : err;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!res.body) return res;
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const idle = setTimeout(
+        () => giveUp(`no data for ${client.idleTimeoutMs / 1000} s`),
+        client.idleTimeoutMs,
+      );
+      try {
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (err) {
+        controller.error(abort.signal.aborted ? abort.signal.reason : err);
+      } finally {
+        clearTimeout(idle);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
 
 /** Headers for a Hub request (the token, when there is one). */
@@ -93,6 +160,8 @@ export async function throwForStatus(
   throw new UserError(`${what}: HTTP ${res.status}${detail ? ` (${detail})` : ""}`);
 }
 
+const NULL_BODY_STATUSES = [101, 204, 205, 304];
+
 /** GET with retries on transient failures; returns the first non-transient response. */
 export async function getWithRetry(
   client: HubClient,
@@ -102,8 +171,12 @@ export async function getWithRetry(
 ): Promise<Response> {
   for (let attempt = 0;; attempt++) {
     try {
-      const res = await fetch(url, { headers });
-      if (!isTransientStatus(res.status) || attempt >= client.retries) return res;
+      const res = await timedFetch(client, url, { headers });
+      if (!isTransientStatus(res.status) || attempt >= client.retries) {
+        // API answers are small: read them here, so a body that stalls is retried too.
+        const bytes = NULL_BODY_STATUSES.includes(res.status) ? null : await res.arrayBuffer();
+        return new Response(bytes, res);
+      }
       await res.body?.cancel();
     } catch (err) {
       if (attempt >= client.retries) {

@@ -11,8 +11,10 @@ import {
   backoff,
   type HubClient,
   hubHeaders,
+  HubTimeoutError,
   isTransientStatus,
   throwForStatus,
+  timedFetch,
 } from "./hub_api.ts";
 
 /** What to fetch and what it must turn out to be. */
@@ -86,7 +88,7 @@ export async function downloadFile(
     let retryable: unknown = null;
     try {
       const headers = hubHeaders(client, have > 0 ? { Range: `bytes=${have}-` } : {});
-      const res = await fetch(job.url, { headers });
+      const res = await timedFetch(client, job.url, { headers });
       if (res.status === 416 && have > 0) {
         // The server has no bytes past ours: the partial file is complete (verified below).
         await res.body?.cancel();
@@ -101,13 +103,16 @@ export async function downloadFile(
       } else {
         const resumed = res.status === 206;
         total ??= totalFromHeaders(res);
-        transferred += await writeBody(res, partial, resumed, resumed ? have : 0, total, onBytes);
+        const body = await writeBody(res, partial, resumed, resumed ? have : 0, total, onBytes);
+        transferred += body.bytes;
         const now = await fileSize(partial);
-        if (total === null || now >= total) {
+        if (body.cut === null && (total === null || now >= total)) {
           total ??= now;
           break;
         }
-        retryable = new Error(`connection closed after ${now} of ${total} bytes`);
+        retryable = new Error(
+          `${body.cut ?? "connection closed"} after ${now} of ${total ?? "?"} bytes`,
+        );
       }
     } catch (err) {
       if (err instanceof UserError) throw err;
@@ -138,7 +143,7 @@ async function writeBody(
   start: number,
   total: number | null,
   onBytes: OnBytes,
-): Promise<number> {
+): Promise<{ bytes: number; cut: string | null }> {
   const file = await Deno.open(partial, {
     write: true,
     create: true,
@@ -146,8 +151,9 @@ async function writeBody(
     truncate: !append,
   });
   let done = start;
+  let cut: string | null = null;
   try {
-    if (!res.body) return 0;
+    if (!res.body) return { bytes: 0, cut };
     for await (const chunk of res.body) {
       let off = 0;
       while (off < chunk.length) off += await file.write(chunk.subarray(off));
@@ -156,11 +162,13 @@ async function writeBody(
     }
   } catch (err) {
     if (isDiskFull(err)) throw err;
-    // A cut connection: keep what arrived; the caller resumes from the partial file's size.
+    // A cut or stalled connection: keep what arrived; the caller resumes from the partial
+    // file's size (a timeout is the reason it reports if the retries run out).
+    cut = err instanceof HubTimeoutError ? err.message : "connection cut";
   } finally {
     file.close();
   }
-  return done - start;
+  return { bytes: done - start, cut };
 }
 
 async function verify(partial: string, job: FileDownload, total: number | null): Promise<void> {

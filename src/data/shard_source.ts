@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { UserError } from "../util/errors.ts";
 import { readUserTextFile } from "../util/fs.ts";
+import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { KeyedSfc32 } from "../util/random.ts";
 import type { Batch } from "./batch.ts";
 import { type LoadedShard, loadShards } from "./shards.ts";
@@ -133,10 +134,23 @@ export async function createShardSource(
     name: `shards:${data.train}`,
     vocabSize,
     seqLen: ctx.seqLen,
-    tokenizerJson: data.tokenizer
-      ? await readUserTextFile(data.tokenizer, "data.tokenizer: file")
-      : undefined,
+    tokenizerJson: data.tokenizer ? await readValidTokenizer(data.tokenizer) : undefined,
   });
+}
+
+/**
+ * Reads `data.tokenizer` and parses it as a tokenizer before the run copies it: a corrupt file
+ * is an error now, not a run directory whose tokenizer.json cannot be loaded later.
+ */
+async function readValidTokenizer(path: string): Promise<string> {
+  const text = await readUserTextFile(path, "data.tokenizer: file");
+  try {
+    Tokenizer.fromJSON(JSON.parse(text), path);
+  } catch (err) {
+    const why = (err as Error).message.split("\n")[0];
+    throw new UserError(`data.tokenizer: ${path} is not a valid tokenizer.json (${why})`);
+  }
+  return text;
 }
 
 registerSource({

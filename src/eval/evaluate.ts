@@ -33,7 +33,7 @@ export interface ModelEvaluation {
  */
 export async function evaluateModel(
   loaded: LoadedModel,
-  opts: { maxBatches?: number } = {},
+  opts: { maxBatches?: number; shouldStop?: () => boolean } = {},
 ): Promise<ModelEvaluation> {
   if (!loaded.runConfig) {
     throw new UserError(
@@ -51,6 +51,7 @@ export async function evaluateModel(
   const { loss, taskMetrics } = await evaluate(loaded.device, loaded.model, source, {
     batches,
     batchSize,
+    shouldStop: opts.shouldStop,
   });
   const result: ModelEvaluation = {
     loss,

@@ -8,6 +8,7 @@
 
 import { join } from "node:path";
 import { UserError } from "../util/errors.ts";
+import { listenForInterrupt } from "../util/interrupt.ts";
 import { describeSampling, readLines, runChat } from "./chat.ts";
 import { evaluateModel, formatEvaluation } from "./evaluate.ts";
 import { chatModel, generate } from "./generate.ts";
@@ -85,8 +86,13 @@ export async function runValidate(
   const loaded = await loadModel(opts.checkpoint);
   switch (mode.kind) {
     case "eval": {
-      const result = await evaluateModel(loaded, mode);
-      return show(result, formatEvaluation(result));
+      const interrupt = listenForInterrupt();
+      try {
+        const result = await evaluateModel(loaded, { ...mode, shouldStop: interrupt.requested });
+        return show(result, formatEvaluation(result));
+      } finally {
+        interrupt.dispose();
+      }
     }
     case "prompt":
       return await prompt(loaded, mode.prompt, opts, io, show);

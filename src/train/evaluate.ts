@@ -10,6 +10,7 @@ import type { Device } from "../gpu/device.ts";
 import type { LanguageModel } from "../nn/registry.ts";
 import { ops } from "../tensor/ops.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
+import { UserError } from "../util/errors.ts";
 
 /** What one validation pass measured. */
 export interface EvalResult {
@@ -35,6 +36,28 @@ export function argmaxRows(logits: Float32Array, vocab: number, usable = vocab):
   return out;
 }
 
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  batches: number;
+  batchSize: number;
+  /** Polled between chunks of batches; true ends the pass with {@link EvalInterrupted}. */
+  shouldStop?: () => boolean;
+}
+
+/** A validation pass ended early by `shouldStop` (Ctrl-C); exit code 130 as for SIGINT. */
+export class EvalInterrupted extends UserError {
+  constructor(readonly done: number, readonly total: number) {
+    super(`stopped by Ctrl-C after ${done} of ${total} validation batches`, 130);
+    this.name = "EvalInterrupted";
+  }
+}
+
+// A chunk of batches is submitted and waited for at once: long enough that the ≥10 ms wait is
+// cheap, short enough that a stop request is seen within a fraction of a second and the command
+// encoder never holds thousands of batches.
+const CHUNK_MS_LOW = 100;
+const CHUNK_MS_HIGH = 400;
+
 /**
  * Evaluates `model` on validation batches 0…batches−1 (the same ones every time, so values are
  * comparable across steps and runs).
@@ -43,10 +66,13 @@ export async function evaluate(
   dev: Device,
   model: LanguageModel,
   source: BatchSource,
-  opts: { batches: number; batchSize: number },
+  opts: EvaluateOptions,
 ): Promise<EvalResult> {
   const sum = Tensor.zeros(dev, []);
   const totals: Record<string, number> = {};
+  let chunk = 1;
+  let inChunk = 0;
+  let chunkStart = performance.now();
   for (let i = 0; i < opts.batches; i++) {
     const batch = source.valBatch(i, opts.batchSize);
     const shape = [batch.batchSize, batch.seqLen];
@@ -61,6 +87,17 @@ export async function evaluate(
       const metrics = source.taskMetrics(batch, await predict(dev, model, batch.inputs, shape));
       for (const [k, v] of Object.entries(metrics)) totals[k] = (totals[k] ?? 0) + v;
     }
+    if (++inChunk < chunk || i + 1 === opts.batches) continue;
+    await dev.sync();
+    if (opts.shouldStop?.()) {
+      sum.release();
+      throw new EvalInterrupted(i + 1, opts.batches);
+    }
+    const ms = performance.now() - chunkStart;
+    if (ms < CHUNK_MS_LOW) chunk *= 2;
+    else if (ms > CHUNK_MS_HIGH && chunk > 1) chunk = Math.ceil(chunk / 2);
+    inChunk = 0;
+    chunkStart = performance.now();
   }
   const loss = (await sum.item()) / opts.batches;
   sum.release();

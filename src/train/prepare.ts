@@ -14,6 +14,8 @@ import type { GPTConfig } from "../nn/gpt.ts";
 import { checkModelName } from "../nn/models_all.ts";
 import { UserError } from "../util/errors.ts";
 import { type Checkpoint, loadCheckpoint, resolveResumeTarget } from "./checkpoint.ts";
+import { checkFootprintFitsMemory, hostMemoryBytes, trainingFootprint } from "./model_fit.ts";
+import type { TrainingFootprint } from "./model_fit.ts";
 
 /** A run's decisions, made before any file is written. */
 export interface PreparedRun {
@@ -22,6 +24,8 @@ export interface PreparedRun {
   totalSteps: number;
   warmupSteps: number;
   resume: { runDir: string; checkpointDir: string; checkpoint: Checkpoint } | null;
+  /** What training needs in memory (checked against the device once it is open). */
+  footprint: TrainingFootprint;
 }
 
 /** The model section as the registry's factories take it (absent optional keys left out). */
@@ -79,6 +83,8 @@ export async function prepareRun(cfg: Config, opts: { resume?: string }): Promis
     batchSize: cfg.training.batch_size,
   });
   checkModelFitsSource(cfg.model, source);
+  const footprint = trainingFootprint(cfg.model, cfg.training.batch_size, source.seqLen);
+  checkFootprintFitsMemory(footprint, hostMemoryBytes());
   const totalSteps = totalStepsOf(cfg, source);
   const t = cfg.training;
   const warmupSteps = t.warmup_steps ?? Math.round((t.warmup_ratio ?? 0) * totalSteps);
@@ -103,7 +109,14 @@ export async function prepareRun(cfg: Config, opts: { resume?: string }): Promis
     checkpoint.state.schedule.warmup_steps = warmupSteps;
     resume = { ...target, checkpoint };
   }
-  return { source, gptConfig: toGptConfig(cfg.model), totalSteps, warmupSteps, resume };
+  return {
+    source,
+    gptConfig: toGptConfig(cfg.model),
+    totalSteps,
+    warmupSteps,
+    resume,
+    footprint,
+  };
 }
 
 function toComparable(model: ModelConfig): ModelConfig {

@@ -32,8 +32,9 @@ import {
   writePointer,
 } from "./checkpoint.ts";
 import { Diagnostics } from "./diagnostics.ts";
-import { evaluate } from "./evaluate.ts";
+import { EvalInterrupted, evaluate } from "./evaluate.ts";
 import { type MetricsLine, MetricsWriter, rewindMetrics } from "./metrics.ts";
+import { checkFootprintFitsDevice } from "./model_fit.ts";
 import { type PreparedRun, prepareRun } from "./prepare.ts";
 import { createRunDir, gitState, readRunInfo, type RunInfo, writeRunInfo } from "./run_dir.ts";
 import { fileTuneCache } from "../util/tune_cache_file.ts";
@@ -103,6 +104,7 @@ export async function train(cfg: Config, opts: TrainOptions = {}): Promise<Train
     f16: cfg.device.f16,
   });
   try {
+    checkFootprintFitsDevice(prepared.footprint, dev.limits);
     const model = createModel(dev, prepared.gptConfig, { seed: cfg.seed });
     const optimizer = new AdamW(model.params, {
       lr: cfg.training.learning_rate,
@@ -449,12 +451,17 @@ class TrainingLoop {
   private async recoverFromNonFinite(): Promise<string | null> {
     const g = this.cfg.training.guards;
     this.state.failures++;
-    this.event("nan", `non-finite loss or gradient (failure ${this.state.failures})`);
+    const failedStep = this.state.step;
     const good = this.lastGood!;
     const failures = this.state.failures;
     const lrScale = this.state.schedule.lr_scale * g.lr_cut;
     this.restore(good);
     this.state.failures = failures;
+    // The steps after the good state are redone: drop their lines so each step is logged once.
+    this.metrics.close();
+    await rewindMetrics(this.dir, this.state.step);
+    this.metrics = await MetricsWriter.open(this.dir);
+    this.event("nan", `non-finite loss or gradient at step ${failedStep} (failure ${failures})`);
     // Restoring the optimizer may reset its skip counter: measure new skips from here.
     this.skippedBase = await this.optimizer.skippedSteps();
     if (failures > g.max_failures) {
@@ -474,7 +481,13 @@ class TrainingLoop {
     const r = await evaluate(this.dev, this.model, this.source, {
       batches: t.eval_batches,
       batchSize: t.batch_size,
+      shouldStop: () => this.stopReason !== null,
+    }).catch((err) => {
+      // A stop during validation ends it at once; the loop then checkpoints and stops.
+      if (err instanceof EvalInterrupted) return null;
+      throw err;
     });
+    if (!r) return;
     this.lastValStep = this.state.step;
     this.lastValLoss = r.loss;
     this.state.initial_val_loss ??= r.loss;

@@ -106,3 +106,20 @@ export function parseJsonLines<T = unknown>(text: string): T[] {
   }
   return out;
 }
+
+/**
+ * True when `path`, with every symlink resolved, is `root` or lies under it (`root` resolved the
+ * same way). A missing path is not inside. This is what stops a symlink from leading a server
+ * that serves files under `root` to files elsewhere.
+ */
+export async function isInsideDir(root: string, path: string): Promise<boolean> {
+  try {
+    const [r, p] = await Promise.all([Deno.realPath(root), Deno.realPath(path)]);
+    const base = r.endsWith(SEP) ? r : r + SEP;
+    return p === r || p.startsWith(base);
+  } catch {
+    return false;
+  }
+}
+
+const SEP = Deno.build.os === "windows" ? "\\" : "/";

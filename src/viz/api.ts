@@ -5,6 +5,7 @@
  */
 
 import { join } from "node:path";
+import { isInsideDir } from "../util/fs.ts";
 import { debiasedEma, downsampleMinMax, type SeriesPoints } from "./downsample.ts";
 import { type ColumnTable, type MetricsLog, readMetricsFrom } from "./metrics_log.ts";
 import { type RunEntry, type RunIndex, summarize } from "./run_index.ts";
@@ -69,6 +70,7 @@ export async function runDetail(entry: RunEntry) {
     config_text: entry.configText,
     events: entry.log.events,
     malformed_lines: entry.log.malformed,
+    oversized_lines: entry.log.oversized,
     artifacts: await listArtifacts(entry),
   };
 }
@@ -102,7 +104,10 @@ async function artifactResponse(entry: RunEntry, dir: string, name: string): Pro
   if (!(await listArtifactNames(entry, dir)).includes(name)) {
     return errorResponse(404, "no such file");
   }
-  const body = await Deno.readFile(join(entry.ref.dir, dir, name));
+  const path = join(entry.ref.dir, dir, name);
+  // A symlink (the artifact directory or the file) must not lead out of the logdir.
+  if (!(await isInsideDir(entry.ref.dir, path))) return errorResponse(404, "no such file");
+  const body = await Deno.readFile(path);
   return new Response(body, {
     headers: {
       "content-type": ARTIFACT_TYPES[name.split(".").pop()!.toLowerCase()],

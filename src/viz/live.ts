@@ -8,7 +8,14 @@ import { readMetricsFrom } from "./metrics_log.ts";
 import type { RunIndex } from "./run_index.ts";
 
 const HEARTBEAT_MS = 15_000;
-const MAX_EVENT_BYTES = 4 * 1024 * 1024;
+// Each event carries at most this much of a file, so a catch-up costs little memory per tick.
+const MAX_EVENT_BYTES = 1024 * 1024;
+
+/**
+ * Bytes a client may leave unread before it is dropped. Without a bound a client that never
+ * reads makes the server buffer every event for it; a live page reads each event at once.
+ */
+export const MAX_CLIENT_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** Options of `liveStream`. */
 export interface LiveOptions {
@@ -36,8 +43,21 @@ export function liveStream(index: RunIndex, url: URL, opts: LiveOptions): Respon
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       const send = (event: string, data: unknown) => {
+        if (closed) return;
+        // desiredSize = high-water mark − bytes queued: ≤ 0 means the client is that far behind.
+        if ((controller.desiredSize ?? 1) <= 0) return drop();
         controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
         lastWrite = Date.now();
+      };
+      // error() (unlike close()) discards the queued bytes at once and ends the response.
+      const drop = () => {
+        closed = true;
+        clearTimeout(timer);
+        // Deno prints the error a body stream ends with: make it one line, not a stack trace.
+        const message = `viz: dropped an SSE client that left ${
+          MAX_CLIENT_BUFFER_BYTES / 2 ** 20
+        } MiB unread`;
+        controller.error(Object.assign(new Error(message), { stack: message }));
       };
       const close = () => {
         if (closed) return;
@@ -72,7 +92,7 @@ export function liveStream(index: RunIndex, url: URL, opts: LiveOptions): Respon
       closed = true;
       clearTimeout(timer);
     },
-  });
+  }, new ByteLengthQueuingStrategy({ highWaterMark: MAX_CLIENT_BUFFER_BYTES }));
   return new Response(stream, {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",
@@ -93,8 +113,8 @@ async function pollOnce(
     if (!entry) continue;
     const chunk = await readMetricsFrom(entry.log.path, run.cursor, MAX_EVENT_BYTES, run.ino);
     run.ino = chunk.ino;
+    run.cursor = chunk.cursor; // also past skipped (oversized or malformed) lines
     if (chunk.records.length === 0 && !chunk.reset) continue;
-    run.cursor = chunk.cursor;
     send("metrics", {
       id: run.id,
       cursor: chunk.cursor,

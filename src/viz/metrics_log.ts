@@ -21,9 +21,21 @@ export interface MetricsChunk {
   more: boolean;
   /** The file's inode (null where the platform has none); pass it back with the cursor. */
   ino: number | null;
+  /** Complete lines longer than {@link MAX_LINE_BYTES}, skipped without being buffered whole. */
+  oversized: number;
 }
 
 const NEWLINE = 0x0a;
+
+/**
+ * The longest metrics line kept (bytes). Real lines are a few hundred bytes (a diagnostics line
+ * with per-layer arrays a few kilobytes); anything longer is corrupt or hostile, and parsing it
+ * would cost its whole size in memory and CPU on every read.
+ */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+/** How much of the file one read step takes (a chunk holds many whole lines). */
+const DEFAULT_READ_BYTES = 16 * 1024 * 1024;
 
 /**
  * Reads the records appended to `path` after byte `cursor`. A missing file reads as empty. A
@@ -40,7 +52,7 @@ const NEWLINE = 0x0a;
 export async function readMetricsFrom(
   path: string,
   cursor: number,
-  maxBytes = 64 * 1024 * 1024,
+  maxBytes = DEFAULT_READ_BYTES,
   ino: number | null = null,
 ): Promise<MetricsChunk> {
   let file: Deno.FsFile;
@@ -48,7 +60,15 @@ export async function readMetricsFrom(
     file = await Deno.open(path, { read: true });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      return { records: [], cursor: 0, reset: cursor > 0, malformed: 0, more: false, ino: null };
+      return {
+        records: [],
+        cursor: 0,
+        reset: cursor > 0,
+        malformed: 0,
+        more: false,
+        ino: null,
+        oversized: 0,
+      };
     }
     throw err;
   }
@@ -58,9 +78,18 @@ export async function readMetricsFrom(
     // A resumed run may rewrite the file (temp file + rename): a new inode means start over.
     const reset = size < cursor || (ino !== null && info.ino !== null && info.ino !== ino);
     const start = reset ? 0 : Math.max(0, Math.floor(cursor));
-    const length = Math.min(size - start, maxBytes);
+    // A chunk must hold a line of the longest length kept, or such a line would never fit.
+    const length = Math.min(size - start, Math.max(maxBytes, 2 * MAX_LINE_BYTES));
     if (length <= 0) {
-      return { records: [], cursor: start, reset, malformed: 0, more: false, ino: info.ino };
+      return {
+        records: [],
+        cursor: start,
+        reset,
+        malformed: 0,
+        more: false,
+        ino: info.ino,
+        oversized: 0,
+      };
     }
     const bytes = new Uint8Array(length);
     await file.seek(start, Deno.SeekMode.Start);
@@ -71,37 +100,93 @@ export async function readMetricsFrom(
       got += n;
     }
     const parsed = parseCompleteLines(bytes.subarray(0, got));
+    let next = start + parsed.consumed;
+    let oversized = parsed.oversized;
+    let more = start + got < size;
+    if (got - parsed.consumed > MAX_LINE_BYTES) {
+      // The unfinished tail is already too long to keep: skip to its end without buffering it.
+      const end = await findNewline(file, next, size);
+      if (end !== null) {
+        next = end + 1;
+        oversized++;
+        more = next < size;
+      } else more = false; // still being written (or never ended): wait at its start
+    }
     return {
       records: parsed.records,
-      cursor: start + parsed.consumed,
+      cursor: next,
       reset,
       malformed: parsed.malformed,
-      more: start + got < size,
+      more,
       ino: info.ino,
+      oversized,
     };
   } finally {
     file.close();
   }
 }
 
+/** Offset of the first newline at or after `from`, read in small blocks; null if none. */
+async function findNewline(file: Deno.FsFile, from: number, size: number): Promise<number | null> {
+  const block = new Uint8Array(1024 * 1024);
+  let pos = from;
+  await file.seek(from, Deno.SeekMode.Start);
+  while (pos < size) {
+    const n = await file.read(block);
+    if (n === null) break;
+    const i = block.subarray(0, n).indexOf(NEWLINE);
+    if (i >= 0) return pos + i;
+    pos += n;
+  }
+  return null;
+}
+
 /** Parses the complete lines of `bytes`; `consumed` is how many bytes they covered. */
 export function parseCompleteLines(
   bytes: Uint8Array,
-): { records: MetricsRecord[]; consumed: number; malformed: number } {
+): { records: MetricsRecord[]; consumed: number; malformed: number; oversized: number } {
   const lastNewline = bytes.lastIndexOf(NEWLINE);
   const decoder = new TextDecoder();
-  const body = lastNewline < 0 ? "" : decoder.decode(bytes.subarray(0, lastNewline));
+  const { text: body, oversized } = lastNewline < 0
+    ? { text: "", oversized: 0 }
+    : decodeWithoutLongLines(bytes.subarray(0, lastNewline), decoder);
   const out = parseBody(body);
   let consumed = lastNewline + 1;
-  const tail = decoder.decode(bytes.subarray(consumed)).trim();
-  if (tail.endsWith("}")) {
-    const record = tryParseObject(tail);
-    if (record) {
-      out.records.push(record);
-      consumed = bytes.length;
+  if (bytes.length - consumed <= MAX_LINE_BYTES) {
+    const tail = decoder.decode(bytes.subarray(consumed)).trim();
+    if (tail.endsWith("}")) {
+      const record = tryParseObject(tail);
+      if (record) {
+        out.records.push(record);
+        consumed = bytes.length;
+      }
     }
   }
-  return { ...out, consumed };
+  return { ...out, consumed, oversized };
+}
+
+/** Decodes newline-separated lines, leaving out (and counting) those over MAX_LINE_BYTES. */
+function decodeWithoutLongLines(
+  bytes: Uint8Array,
+  decoder: TextDecoder,
+): { text: string; oversized: number } {
+  if (bytes.length <= MAX_LINE_BYTES) return { text: decoder.decode(bytes), oversized: 0 };
+  const parts: string[] = [];
+  let oversized = 0;
+  let kept = 0; // start of the run of short lines not yet decoded
+  let start = 0;
+  while (start <= bytes.length) {
+    let end = bytes.indexOf(NEWLINE, start);
+    if (end < 0) end = bytes.length;
+    if (end - start > MAX_LINE_BYTES) {
+      if (start - 1 > kept) parts.push(decoder.decode(bytes.subarray(kept, start - 1)));
+      oversized++;
+      kept = end + 1;
+    }
+    start = end + 1;
+  }
+  if (kept < bytes.length) parts.push(decoder.decode(bytes.subarray(kept)));
+  return { text: parts.join("\n"), oversized };
 }
 
 function parseBody(body: string): { records: MetricsRecord[]; malformed: number } {
@@ -279,6 +364,8 @@ export class MetricsLog {
   events: MetricsRecord[] = [];
   /** Complete lines that were not valid JSON objects. */
   malformed = 0;
+  /** Lines over MAX_LINE_BYTES that were skipped (a warning is printed for the first). */
+  oversized = 0;
   private lastSize = -1;
   private lastMtime = -1;
   private ino: number | null = null;
@@ -317,6 +404,12 @@ export class MetricsLog {
       if (chunk.reset) this.clear();
       for (const record of chunk.records) this.add(record);
       this.malformed += chunk.malformed;
+      if (chunk.oversized > 0 && this.oversized === 0) {
+        console.error(
+          `warning: ${this.path}: skipped a line longer than ${MAX_LINE_BYTES} bytes`,
+        );
+      }
+      this.oversized += chunk.oversized;
       changed ||= chunk.reset || chunk.records.length > 0;
       this.cursor = chunk.cursor;
       if (!chunk.more) break;
@@ -340,5 +433,6 @@ export class MetricsLog {
     this.diag = new ColumnTable();
     this.events = [];
     this.malformed = 0;
+    this.oversized = 0;
   }
 }

@@ -7,6 +7,7 @@
 
 import { basename, join } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { isInsideDir } from "../util/fs.ts";
 import { MetricsLog } from "./metrics_log.ts";
 
 /** A run directory found under the logdir. */
@@ -72,13 +73,13 @@ export async function discoverRuns(logdir: string): Promise<RunRef[]> {
   if (await isRunDir(logdir)) {
     found.push({ dir: logdir, experiment: "", dirName: basename(logdir) || "run" });
   } else {
-    for (const top of await listDirs(logdir)) {
+    for (const top of await listDirs(logdir, logdir)) {
       const topPath = join(logdir, top);
       if (await isRunDir(topPath)) {
         found.push({ dir: topPath, experiment: "", dirName: top });
         continue;
       }
-      for (const inner of await listDirs(topPath)) {
+      for (const inner of await listDirs(topPath, logdir)) {
         const innerPath = join(topPath, inner);
         if (await isRunDir(innerPath)) {
           found.push({ dir: innerPath, experiment: top, dirName: inner });
@@ -120,15 +121,17 @@ async function isRunDir(dir: string): Promise<boolean> {
   return false;
 }
 
-async function listDirs(dir: string): Promise<string[]> {
+/** Subdirectories of `dir`; a symlinked one only when it stays inside `root` (the logdir). */
+async function listDirs(dir: string, root: string): Promise<string[]> {
   const names: string[] = [];
   try {
     for await (const entry of Deno.readDir(dir)) {
       if (entry.name.startsWith(".")) continue;
       if (entry.isDirectory) names.push(entry.name);
       else if (entry.isSymlink) {
-        const info = await Deno.stat(join(dir, entry.name)).catch(() => null);
-        if (info?.isDirectory) names.push(entry.name);
+        const path = join(dir, entry.name);
+        const info = await Deno.stat(path).catch(() => null);
+        if (info?.isDirectory && await isInsideDir(root, path)) names.push(entry.name);
       }
     }
   } catch (err) {

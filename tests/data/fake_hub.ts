@@ -27,6 +27,10 @@ export interface Fault {
   cutAfter?: number;
   /** Answer this many requests with HTTP 500 first. */
   fail500?: number;
+  /** Send this many bytes, then go silent with the connection open (this many times). */
+  stallAfter?: { bytes: number; times: number };
+  /** Accept the request and never answer it (this many times). */
+  stallHeaders?: number;
 }
 
 /** A running fake hub. */
@@ -77,11 +81,18 @@ export function startFakeHub(repos: FakeRepo[]): FakeHub {
     (req) => handle(hub, req),
   );
   hub.url = `http://127.0.0.1:${server.addr.port}`;
-  hub.close = () => server.shutdown();
+  hub.close = () => {
+    // Stalled answers would hold the graceful shutdown open: end them first.
+    for (const end of stalled.splice(0)) end();
+    return server.shutdown();
+  };
   return hub;
 }
 
-function handle(hub: FakeHub, req: Request): Response {
+/** How to end each answer left hanging by a stall fault (so `close()` can finish). */
+const stalled: (() => void)[] = [];
+
+function handle(hub: FakeHub, req: Request): Response | Promise<Response> {
   const url = new URL(req.url);
   const path = decodeURIComponent(url.pathname);
   hub.requests.push({
@@ -151,8 +162,19 @@ function handle(hub: FakeHub, req: Request): Response {
   return json({ error: "Not Found" }, { status: 404 });
 }
 
-function serveBytes(hub: FakeHub, key: string, bytes: Uint8Array, range: string | null): Response {
+function serveBytes(
+  hub: FakeHub,
+  key: string,
+  bytes: Uint8Array,
+  range: string | null,
+): Response | Promise<Response> {
   const fault = hub.faults.get(key);
+  if (fault?.stallHeaders) {
+    fault.stallHeaders--;
+    return new Promise((resolve) => {
+      stalled.push(() => resolve(json({ error: "stalled" }, { status: 503 })));
+    });
+  }
   if (fault?.fail500) {
     fault.fail500--;
     return json({ error: "Internal Error" }, { status: 500 });
@@ -172,6 +194,21 @@ function serveBytes(hub: FakeHub, key: string, bytes: Uint8Array, range: string 
   const headers: Record<string, string> = { "content-length": String(body.length) };
   if (r) headers["content-range"] = `bytes ${start}-${bytes.length - 1}/${bytes.length}`;
   const status = r ? 206 : 200;
+  if (fault?.stallAfter && fault.stallAfter.times > 0) {
+    fault.stallAfter.times--;
+    const head = body.slice(0, fault.stallAfter.bytes);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(head);
+        stalled.push(() => {
+          try {
+            controller.error(new Error("stall ended"));
+          } catch { /* the client already left */ }
+        });
+      },
+    });
+    return new Response(stream, { status, headers });
+  }
   if (fault?.cutAfter !== undefined) {
     const cut = fault.cutAfter;
     delete fault.cutAfter;

@@ -119,6 +119,12 @@ testNeeding(
         "lr_cut",
       ]);
       assert.match(events.find((e) => e.event === "lr_cut")!.detail, /scale 0\.5, back to step 4/);
+      assert.match(events.find((e) => e.event === "nan")!.detail, /at step [5-8] \(failure 1\)/);
+      // The rolled-back steps were rewound: each step is logged once, in order.
+      const steps = (await readMetrics(ok.dir)).filter((l) => l.type === "train").map((l) =>
+        l.step
+      );
+      assert.deepEqual(steps, Array.from({ length: 12 }, (_, i) => i + 1));
 
       const bad = await train(
         tinyConfig(["training.max_steps=12", "training.guards.max_failures=2"]),
