@@ -10,7 +10,8 @@ import YAML from "yaml";
 import { z } from "zod";
 import { UserError } from "../util/errors.ts";
 import { dataKindNames, dataSchemaFor } from "./data_kinds.ts";
-import { formatIssues } from "./issues.ts";
+import { modelSchemaFor, trainingExtraOwners, trainingExtraSchema } from "./extensions.ts";
+import { formatIssue } from "./issues.ts";
 import { applyOverrides, parseOverride } from "./overrides.ts";
 import { type Config, configSchema, type DataConfig } from "./schema.ts";
 import { expandSweep, type SweepPoint } from "./sweep.ts";
@@ -73,10 +74,34 @@ function dataSchemaOf(raw: Record<string, unknown>, source: string): z.ZodType<D
 
 /** Validates a raw mapping (no sweep) into a resolved Config. */
 export function validateConfig(raw: Record<string, unknown>, source = "config"): Config {
-  const schema = configSchema(dataSchemaOf(raw, source));
+  const model = raw.model as Record<string, unknown> | undefined;
+  const modelName = typeof model?.name === "string" ? model.name : "gpt";
+  const modelExtra = modelSchemaFor(modelName);
+  const schema = configSchema(dataSchemaOf(raw, source), {
+    model: modelExtra,
+    trainingExtra: trainingExtraSchema(),
+  });
   const result = schema.safeParse(raw);
   if (!result.success) {
-    throw new UserError(`${source}: ${formatIssues(result.error, schema, raw)}`);
+    // An unknown key says whose schema judged it: a plugin's model, or the plugins' extra keys.
+    const lines = result.error.issues.map((issue) => {
+      const line = formatIssue(issue, schema, raw);
+      if (issue.code !== "unrecognized_keys") return line;
+      const path = issue.path.join(".");
+      if (path === "model") {
+        return `${line} (checked against model "${modelName}"'s schema: ${
+          modelExtra ? "built-in keys and its own" : "built-in keys only"
+        })`;
+      }
+      if (path === "training.extra") {
+        const owners = trainingExtraOwners();
+        return `${line} (training.extra keys come from plugins; declared by: ${
+          owners.join(", ") || "none loaded (pass --import?)"
+        })`;
+      }
+      return line;
+    });
+    throw new UserError(`${source}: ${lines.join("; ")}`);
   }
   return result.data as Config;
 }
