@@ -1,6 +1,7 @@
 /** `deno task runs`: list training runs with status, step and best validation loss. */
 
 import { intFlag, parseCliArgs, runCli } from "../src/cli/run.ts";
+import { importPlugins } from "../src/plugins/imports.ts";
 import { UserError } from "../src/util/errors.ts";
 import { ProgressBar } from "../src/util/progress.ts";
 import { formatRunsTable, listRuns, RUN_SORTS, type RunSort } from "../src/viz/runs_table.ts";
@@ -14,6 +15,7 @@ last train loss, tokens seen, creation time.
   --sort KEY     date (newest first, default), step (furthest first), loss (best val loss first)
   --limit N      show at most N runs
   --json         print the run summaries as JSON instead of a table
+  --import FILE  plugin module to load first (repeatable)
   --help         show this help`;
 
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
@@ -23,9 +25,11 @@ export async function main(args: string[]): Promise<void> {
     sort: { type: "string", default: "date" },
     limit: { type: "string" },
     json: { type: "boolean", default: false },
+    import: { type: "string", multiple: true },
     help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) return console.log(HELP);
+  await importPlugins((values.import as string[] | undefined) ?? []);
   const sort = values.sort as string;
   if (!(RUN_SORTS as readonly string[]).includes(sort)) {
     throw new UserError(`--sort: expected one of ${RUN_SORTS.join(", ")}, found "${sort}"`);

@@ -20,6 +20,9 @@ Options:
   --resume [path]   continue a run: a run directory, a checkpoint directory, or (no path) the
                     latest run of the config's experiment; model, optimizer, schedule, step and
                     data position are restored exactly
+  --import <file>   a plugin module (models, sources, hooks) loaded before anything else;
+                    repeatable; recorded in config.yaml so validate, probe and --resume load
+                    it again (they refuse when it is missing or changed; --import overrides)
   --runs <dir>      root of run directories (default: runs)
   --no-progress     no progress bar
   -h, --help        this help
@@ -61,6 +64,7 @@ export async function main(args: string[]): Promise<void> {
     overrides: parsed.overrides,
     resume,
     runsRoot: parsed.runsRoot,
+    imports: parsed.imports,
     trainOptions: { handleSigint: true, progress: parsed.progress },
     onRunEnd: (r) => console.log(summary(r)),
   });
