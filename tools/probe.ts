@@ -14,6 +14,7 @@ import {
 } from "../src/eval/probe.ts";
 import { Device } from "../src/gpu/device.ts";
 import { importPluginsForModel } from "../src/plugins/imports.ts";
+import { typecheckLocal } from "../src/plugins/typecheck.ts";
 import { UserError } from "../src/util/errors.ts";
 import { fileTuneCache } from "../src/util/tune_cache_file.ts";
 
@@ -53,6 +54,7 @@ export async function main(args: string[]): Promise<void> {
   }
   const folds = intFlag("folds", values.folds, 5);
   if (folds < 2) throw new UserError("--folds must be at least 2");
+  await typecheckLocal({ plugins: (values.import as string[] | undefined) ?? [] });
   await importPluginsForModel(values.checkpoint, (values.import as string[] | undefined) ?? []);
   const dev = await Device.open({ tuneCache: fileTuneCache() });
   const loaded = await loadProcessModel(dev, values.checkpoint);

@@ -5,6 +5,7 @@
 
 import { parseExperimentArgs } from "../src/cli/experiment_args.ts";
 import { runCli } from "../src/cli/run.ts";
+import { typecheckLocal } from "../src/plugins/typecheck.ts";
 import { launchTraining } from "../src/train/launch.ts";
 import type { TrainResult } from "../src/train/trainer.ts";
 import { UserError } from "../src/util/errors.ts";
@@ -22,7 +23,9 @@ Options:
                     data position are restored exactly
   --import <file>   a plugin module (models, sources, hooks) loaded before anything else;
                     repeatable; recorded in config.yaml so validate, probe and --resume load
-                    it again (they refuse when it is missing or changed; --import overrides)
+                    it again (they refuse when it is missing or changed; --import overrides).
+                    Plugins and edited .ts files are type-checked first (deno check, cached
+                    by content; KILN_NO_TYPECHECK=1 skips it)
   --runs <dir>      root of run directories (default: runs)
   --no-progress     no progress bar
   -h, --help        this help
@@ -59,6 +62,7 @@ export async function main(args: string[]): Promise<void> {
   const { rest, resume } = takeResume(args);
   const parsed = parseExperimentArgs("train", rest);
   if (parsed.help) return console.log(HELP);
+  await typecheckLocal({ plugins: parsed.imports });
   const results = await launchTraining({
     configPath: parsed.configPath,
     overrides: parsed.overrides,

@@ -6,6 +6,7 @@
 import { intFlag, numberFlag, parseCliArgs, runCli } from "../src/cli/run.ts";
 import { runValidate, type ValidateMode } from "../src/eval/validate.ts";
 import { importPluginsForModel } from "../src/plugins/imports.ts";
+import { typecheckLocal } from "../src/plugins/typecheck.ts";
 import { UserError } from "../src/util/errors.ts";
 
 const HELP = `Usage: deno task validate --checkpoint <path> <mode> [options]
@@ -114,6 +115,7 @@ export async function main(args: string[]): Promise<void> {
   if (v.checkpoint === undefined) {
     throw new UserError("validate: --checkpoint is required (see --help)");
   }
+  await typecheckLocal({ plugins: (v.import as string[] | undefined) ?? [] });
   await importPluginsForModel(String(v.checkpoint), (v.import as string[] | undefined) ?? []);
   const opt = (name: string, parse: typeof intFlag) =>
     v[name] === undefined ? undefined : parse(name, v[name]);
