@@ -123,3 +123,5 @@ export type { BatchContext, HookContext, HookRng, TrainingHooks } from "./src/tr
 export { registerTrainingExtra } from "./src/config/extensions.ts";
 export type { RegisterModelOptions } from "./src/nn/registry.ts";
 export type { Batch } from "./src/data/batch.ts";
+export type { ResolvedConfig } from "./src/nn/gpt_config.ts";
+export type { ParamBuilder } from "./src/nn/params.ts";
