@@ -16,7 +16,8 @@ Trains the model a YAML config describes and writes runs/<experiment_name>/<time
 (config.yaml, run.json, metrics.jsonl, checkpoints/).
 
 Options:
-  --config <file>   experiment config (YAML: experiment_name, seed, device, data, model, training)
+  --config <file>   experiment config (YAML: experiment_name, seed, device, data, model, training),
+                    or a stem (configs/small: small.yaml and every small-*.yaml)
   key.path=value    override any config key, e.g. training.batch_size=64 seed=3
   --resume [path]   continue a run: a run directory, a checkpoint directory, or (no path) the
                     latest run of the config's experiment; model, optimizer, schedule, step and
@@ -30,7 +31,9 @@ Options:
   --no-progress     no progress bar
   -h, --help        this help
 
-A config with a sweep: section trains every combination in turn. Ctrl-C finishes the current
+A config with a sweep: section trains every combination in turn; an ablations: section (named
+override sets) trains each beside the base, as experiment <experiment_name>-<ablation>.
+--config configs/small (a stem, no extension) trains small.yaml and every small-*.yaml. Ctrl-C finishes the current
 step, writes a checkpoint and marks the run "stopped".`;
 
 /** Splits off `--resume [path]`, whose value is optional (parseArgs cannot express that). */

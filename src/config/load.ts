@@ -15,6 +15,7 @@ import { formatIssue } from "./issues.ts";
 import { applyOverrides, parseOverride } from "./overrides.ts";
 import { type Config, configSchema, type DataConfig } from "./schema.ts";
 import { expandSweep, type SweepPoint } from "./sweep.ts";
+import { configPathsFor, expandAblations } from "./variants.ts";
 
 /** Parses YAML text into a mapping; `source` names the file in errors. */
 export function parseConfigYaml(text: string, source: string): Record<string, unknown> {
@@ -120,8 +121,12 @@ export async function loadConfigs(
   path: string,
   overrides: string[] = [],
 ): Promise<LoadedConfig[]> {
-  const raw = await readConfigFile(path);
-  return resolveConfigs(raw, overrides, path);
+  // A stem (`configs/small`) names small.yaml and every small-*.yaml (src/config/variants.ts).
+  const all: LoadedConfig[] = [];
+  for (const file of await configPathsFor(path)) {
+    all.push(...resolveConfigs(await readConfigFile(file), overrides, file));
+  }
+  return all;
 }
 
 /** Same as `loadConfigs` for an already-read raw mapping. */
@@ -131,8 +136,17 @@ export function resolveConfigs(
   source: string,
 ): LoadedConfig[] {
   const tree = structuredClone(raw);
-  applyOverrides(tree, overrides.map(parseOverride));
-  return expandSweep(tree).map(({ raw, point }) => {
+  const parsed = overrides.map(parseOverride);
+  applyOverrides(tree, parsed);
+  // Each ablation beside the base; command-line overrides still win over an ablation's.
+  const variants = expandAblations(tree, source).flatMap(({ raw, ablation }) => {
+    if (ablation) applyOverrides(raw, parsed.filter((o) => o.path[0] !== "ablations"));
+    return expandSweep(raw).map((s) => ({
+      raw: s.raw,
+      point: ablation ? { ablation, ...s.point } : s.point,
+    }));
+  });
+  return variants.map(({ raw, point }) => {
     const label = Object.keys(point).length
       ? `${source} [${Object.entries(point).map(([k, v]) => `${k}=${JSON.stringify(v)}`)}]`
       : source;
