@@ -53,7 +53,9 @@ async function editedTsFiles(root: string): Promise<string[]> {
     return new TextDecoder().decode(out.stdout).split("\n")
       .filter((l) => l.length > 3 && !l.startsWith(" D") && !l.startsWith("D "))
       .map((l) => l.slice(3).replace(/^.* -> /, ""))
-      .filter((p) => p.endsWith(".ts") && !/^(runs|assets|dist|node_modules|\.test-artifacts)\//.test(p))
+      .filter((p) =>
+        p.endsWith(".ts") && !/^(runs|assets|dist|node_modules|\.test-artifacts)\//.test(p)
+      )
       .map((p) => resolve(root, p));
   } catch {
     return []; // no git: only the plugins are checked
