@@ -117,3 +117,11 @@ export {
 } from "./src/eval/probe.ts";
 export type { ProbeOptions, ProbeReport } from "./src/eval/probe.ts";
 export { formatDemoSummary, runDemo } from "./src/eval/demo.ts";
+export { z } from "zod";
+export { registerTrainingHooks } from "./src/train/hooks.ts";
+export type { BatchContext, HookContext, HookRng, TrainingHooks } from "./src/train/hooks.ts";
+export { registerTrainingExtra } from "./src/config/extensions.ts";
+export type { RegisterModelOptions } from "./src/nn/registry.ts";
+export type { Batch } from "./src/data/batch.ts";
+export type { ResolvedConfig } from "./src/nn/gpt_config.ts";
+export type { ParamBuilder } from "./src/nn/params.ts";

@@ -5,7 +5,8 @@
 //   adamw_prepare       one invocation: non-finite guard, clip factor, step counters and bias
 //                       corrections, so the update below needs no readback and no host state
 //   adamw_update        one invocation per element: clip, decoupled weight decay where the
-//                       decay mask bit is set, moments, bias-corrected update
+//                       decay mask bit is set, moments, bias-corrected update; frozen
+//                       elements (trainable mask bit clear) are left alone entirely
 //
 // The step counter lives on the GPU because a skipped (non-finite) step must not advance the
 // bias correction, and the host never learns about skips without a readback.
@@ -125,11 +126,17 @@ struct UpdateParams {
 @group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<f32>;
 @group(0) @binding(5) var<storage, read> decay_mask: array<u32>; // one bit per flat element
 @group(0) @binding(6) var<storage, read> update_info: array<f32>;
+// One bit per flat element, clear where the parameter is frozen (setTrainable(…, false)): such an
+// element keeps its value and its moments, as torch.optim.AdamW skips a parameter with no grad.
+@group(0) @binding(7) var<storage, read> trainable_mask: array<u32>;
 
 @compute @workgroup_size(WORKGROUP)
 fn adamw_update(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WORKGROUP;
   if (i >= up.n || update_info[1] == 0.0) {
+    return;
+  }
+  if (((trainable_mask[i >> 5u] >> (i & 31u)) & 1u) == 0u) {
     return;
   }
   let g = grads[i] * update_info[0];

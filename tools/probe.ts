@@ -13,6 +13,8 @@ import {
   writeProbeReport,
 } from "../src/eval/probe.ts";
 import { Device } from "../src/gpu/device.ts";
+import { importPluginsForModel } from "../src/plugins/imports.ts";
+import { typecheckLocal } from "../src/plugins/typecheck.ts";
 import { UserError } from "../src/util/errors.ts";
 import { fileTuneCache } from "../src/util/tune_cache_file.ts";
 
@@ -30,6 +32,8 @@ Options:
   --out DIR          where to write (default: <run>/probe)
   --weighted         weight each prefix by the inputs containing it (a fit over all
                      (input, position) pairs, as in Shai et al.); default: each prefix once
+  --import FILE.ts   plugin module to load first (repeatable); default: the plugins the run
+                     recorded in its config.yaml, checked by SHA-256
   -h, --help         this help`;
 
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
@@ -41,6 +45,7 @@ export async function main(args: string[]): Promise<void> {
     folds: { type: "string" },
     out: { type: "string" },
     weighted: { type: "boolean" },
+    import: { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return console.log(HELP);
@@ -49,6 +54,8 @@ export async function main(args: string[]): Promise<void> {
   }
   const folds = intFlag("folds", values.folds, 5);
   if (folds < 2) throw new UserError("--folds must be at least 2");
+  await typecheckLocal({ plugins: (values.import as string[] | undefined) ?? [] });
+  await importPluginsForModel(values.checkpoint, (values.import as string[] | undefined) ?? []);
   const dev = await Device.open({ tuneCache: fileTuneCache() });
   const loaded = await loadProcessModel(dev, values.checkpoint);
   const report = await runProbe(dev, loaded.model, loaded.process, {

@@ -1,6 +1,7 @@
 /** `deno task runs`: list training runs with status, step and best validation loss. */
 
 import { intFlag, parseCliArgs, runCli } from "../src/cli/run.ts";
+import { importPlugins } from "../src/plugins/imports.ts";
 import { UserError } from "../src/util/errors.ts";
 import { ProgressBar } from "../src/util/progress.ts";
 import { formatSweepTable, sweepTable } from "../src/sweep/summary.ts";
@@ -18,6 +19,7 @@ last train loss, tokens seen, creation time.
   --json         print the run summaries as JSON instead of a table
   --sweep ID     only the runs of sweep ID (run.json's sweep_id), then a table of the keys
                  the sweep varied against best val loss, best first
+  --import FILE  plugin module to load first (repeatable)
   --help         show this help`;
 
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
@@ -28,9 +30,11 @@ export async function main(args: string[]): Promise<void> {
     limit: { type: "string" },
     json: { type: "boolean", default: false },
     sweep: { type: "string" },
+    import: { type: "string", multiple: true },
     help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) return console.log(HELP);
+  await importPlugins((values.import as string[] | undefined) ?? []);
   const sort = values.sort as string;
   if (!(RUN_SORTS as readonly string[]).includes(sort)) {
     throw new UserError(`--sort: expected one of ${RUN_SORTS.join(", ")}, found "${sort}"`);

@@ -5,6 +5,8 @@
 
 import { parseExperimentArgs } from "../src/cli/experiment_args.ts";
 import { runCli } from "../src/cli/run.ts";
+import { importPlugins } from "../src/plugins/imports.ts";
+import { typecheckLocal } from "../src/plugins/typecheck.ts";
 import { launchTraining } from "../src/train/launch.ts";
 import { loadConfigs } from "../src/config/load.ts";
 import { formatSweepListing } from "../src/sweep/list.ts";
@@ -21,11 +23,17 @@ Trains the model a YAML config describes and writes runs/<experiment_name>/<time
 (config.yaml, run.json, metrics.jsonl, checkpoints/).
 
 Options:
-  --config <file>   experiment config (YAML: experiment_name, seed, device, data, model, training)
+  --config <file>   experiment config (YAML: experiment_name, seed, device, data, model, training),
+                    or a stem (configs/small: small.yaml and every small-*.yaml)
   key.path=value    override any config key, e.g. training.batch_size=64 seed=3
   --resume [path]   continue a run: a run directory, a checkpoint directory, or (no path) the
                     latest run of the config's experiment; model, optimizer, schedule, step and
                     data position are restored exactly
+  --import <file>   a plugin module (models, sources, hooks) loaded before anything else;
+                    repeatable; recorded in config.yaml so validate, probe and --resume load
+                    it again (they refuse when it is missing or changed; --import overrides).
+                    Plugins and edited .ts files are type-checked first (deno check, cached
+                    by content; KILN_NO_TYPECHECK=1 skips it)
   --runs <dir>      root of run directories (default: runs)
   --list-sweep      print the sweep's points (index, run name, overrides) and exit
   --sweep-index I   train only point I of the sweep (also KILN_SWEEP_INDEX, or Slurm's
@@ -37,9 +45,12 @@ Options:
   --no-progress     no progress bar
   -h, --help        this help
 
-A config with a sweep: section trains every combination in turn. Ctrl-C (SIGINT) or SIGHUP
-finishes the current step, writes a checkpoint and marks the run "stopped"; SIGTERM does the
-same and marks it "preempted". Exit codes: 0 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP.`;
+A config with a sweep: section trains every combination in turn; an ablations: section (named
+override sets) trains each beside the base, as experiment <experiment_name>-<ablation>.
+--config configs/small (a stem, no extension) trains small.yaml and every small-*.yaml.
+Ctrl-C (SIGINT) or SIGHUP finishes the current step, writes a checkpoint and marks the run
+"stopped"; SIGTERM does the same and marks it "preempted". Exit codes: 0 after Ctrl-C, 143 after
+SIGTERM, 129 after SIGHUP.`;
 
 /** Splits off `--resume [path]`, whose value is optional (parseArgs cannot express that). */
 function takeResume(args: string[]): { rest: string[]; resume?: string | true } {
@@ -71,6 +82,9 @@ export async function main(args: string[]): Promise<void> {
   const { rest, resume } = takeResume(sweepFlags.rest);
   const parsed = parseExperimentArgs("train", rest);
   if (parsed.help) return console.log(HELP);
+  await typecheckLocal({ plugins: parsed.imports });
+  // plugins first: their models, sources and config keys must exist when the config is read
+  await importPlugins(parsed.imports);
   const file = parsed.configPath && await loadConfigs(parsed.configPath, parsed.overrides);
   if (sweepFlags.listSweep) {
     if (!file) throw new UserError("--list-sweep needs --config");
@@ -85,6 +99,7 @@ export async function main(args: string[]): Promise<void> {
     const result = await runParallel({
       configPath: parsed.configPath!,
       overrides: parsed.overrides,
+      imports: parsed.imports,
       runsRoot: parsed.runsRoot ?? "runs",
       sweepId: file[0].sweepId!,
       indices: file.map((_, i) => i),
@@ -106,6 +121,7 @@ export async function main(args: string[]): Promise<void> {
     resume: sweepFlags.resumeOrStart ? { orStart: true } : resume,
     sweepIndex: requestedSweepIndex(sweepFlags.sweepIndex, hasSweep),
     runsRoot: parsed.runsRoot,
+    imports: parsed.imports,
     trainOptions: { handleSigint: true, progress: parsed.progress },
     onRunEnd: (r) => console.log(summary(r)),
   });

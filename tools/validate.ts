@@ -5,6 +5,8 @@
 
 import { intFlag, numberFlag, parseCliArgs, runCli } from "../src/cli/run.ts";
 import { runValidate, type ValidateMode } from "../src/eval/validate.ts";
+import { importPluginsForModel } from "../src/plugins/imports.ts";
+import { typecheckLocal } from "../src/plugins/typecheck.ts";
 import { UserError } from "../src/util/errors.ts";
 
 const HELP = `Usage: deno task validate --checkpoint <path> <mode> [options]
@@ -35,6 +37,8 @@ Generation options (--prompt, --chat, --verify):
 
   --json                  machine-readable output
   --no-progress           no progress bar
+  --import FILE.ts        plugin module to load first (repeatable); default: the plugins the
+                          run recorded in its config.yaml, checked by SHA-256
   -h, --help              this help`;
 
 const MODES = ["eval", "prompt", "chat", "perplexities", "attention", "activations", "verify"];
@@ -103,6 +107,7 @@ export async function main(args: string[]): Promise<void> {
     activations: { type: "string" },
     verify: { type: "boolean" },
     "no-progress": { type: "boolean" },
+    import: { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   });
   if (v.help) return console.log(HELP);
@@ -110,6 +115,8 @@ export async function main(args: string[]): Promise<void> {
   if (v.checkpoint === undefined) {
     throw new UserError("validate: --checkpoint is required (see --help)");
   }
+  await typecheckLocal({ plugins: (v.import as string[] | undefined) ?? [] });
+  await importPluginsForModel(String(v.checkpoint), (v.import as string[] | undefined) ?? []);
   const opt = (name: string, parse: typeof intFlag) =>
     v[name] === undefined ? undefined : parse(name, v[name]);
   await runValidate({

@@ -12,6 +12,8 @@ export interface ExperimentArgs {
   runsRoot?: string;
   /** false with `--no-progress`; undefined lets the progress bar decide (shown on a TTY). */
   progress?: false;
+  /** `--import FILE.ts` plugin files, in the order given (repeatable). */
+  imports: string[];
 }
 
 /**
@@ -29,6 +31,7 @@ export function parseExperimentArgs(command: string, args: string[]): Experiment
     config: { type: "string" },
     runs: { type: "string" },
     "no-progress": { type: "boolean" },
+    import: { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   });
   const bad = positionals.find((p) => !p.includes("="));
@@ -41,5 +44,6 @@ export function parseExperimentArgs(command: string, args: string[]): Experiment
     overrides: positionals,
     runsRoot: values.runs as string | undefined,
     progress: values["no-progress"] ? false : undefined,
+    imports: (values.import as string[] | undefined) ?? [],
   };
 }

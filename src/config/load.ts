@@ -10,11 +10,13 @@ import YAML from "yaml";
 import { z } from "zod";
 import { UserError } from "../util/errors.ts";
 import { dataKindNames, dataSchemaFor } from "./data_kinds.ts";
-import { formatIssues } from "./issues.ts";
+import { modelSchemaFor, trainingExtraOwners, trainingExtraSchema } from "./extensions.ts";
+import { formatIssue } from "./issues.ts";
 import { checkConfigLimits } from "./limits.ts";
 import { applyOverrides, parseOverride } from "./overrides.ts";
 import { type Config, configSchema, type DataConfig } from "./schema.ts";
 import { expandSweep, sweepId, type SweepPoint } from "./sweep.ts";
+import { configPathsFor, expandAblations } from "./variants.ts";
 
 /** Parses YAML text into a mapping; `source` names the file in errors. */
 export function parseConfigYaml(text: string, source: string): Record<string, unknown> {
@@ -74,10 +76,34 @@ function dataSchemaOf(raw: Record<string, unknown>, source: string): z.ZodType<D
 
 /** Validates a raw mapping (no sweep) into a resolved Config. */
 export function validateConfig(raw: Record<string, unknown>, source = "config"): Config {
-  const schema = configSchema(dataSchemaOf(raw, source));
+  const model = raw.model as Record<string, unknown> | undefined;
+  const modelName = typeof model?.name === "string" ? model.name : "gpt";
+  const modelExtra = modelSchemaFor(modelName);
+  const schema = configSchema(dataSchemaOf(raw, source), {
+    model: modelExtra,
+    trainingExtra: trainingExtraSchema(),
+  });
   const result = schema.safeParse(raw);
   if (!result.success) {
-    throw new UserError(`${source}: ${formatIssues(result.error, schema, raw)}`);
+    // An unknown key says whose schema judged it: a plugin's model, or the plugins' extra keys.
+    const lines = result.error.issues.map((issue) => {
+      const line = formatIssue(issue, schema, raw);
+      if (issue.code !== "unrecognized_keys") return line;
+      const path = issue.path.join(".");
+      if (path === "model") {
+        return `${line} (checked against model "${modelName}"'s schema: ${
+          modelExtra ? "built-in keys and its own" : "built-in keys only"
+        })`;
+      }
+      if (path === "training.extra") {
+        const owners = trainingExtraOwners();
+        return `${line} (training.extra keys come from plugins; declared by: ${
+          owners.join(", ") || "none loaded (pass --import?)"
+        })`;
+      }
+      return line;
+    });
+    throw new UserError(`${source}: ${lines.join("; ")}`);
   }
   checkConfigLimits(result.data as Config, source);
   return result.data as Config;
@@ -100,8 +126,12 @@ export async function loadConfigs(
   path: string,
   overrides: string[] = [],
 ): Promise<LoadedConfig[]> {
-  const raw = await readConfigFile(path);
-  return resolveConfigs(raw, overrides, path);
+  // A stem (`configs/small`) names small.yaml and every small-*.yaml (src/config/variants.ts).
+  const all: LoadedConfig[] = [];
+  for (const file of await configPathsFor(path)) {
+    all.push(...resolveConfigs(await readConfigFile(file), overrides, file));
+  }
+  return all;
 }
 
 /** Same as `loadConfigs` for an already-read raw mapping. */
@@ -111,9 +141,18 @@ export function resolveConfigs(
   source: string,
 ): LoadedConfig[] {
   const tree = structuredClone(raw);
-  applyOverrides(tree, overrides.map(parseOverride));
+  const parsed = overrides.map(parseOverride);
+  applyOverrides(tree, parsed);
   const id = sweepId(tree);
-  return expandSweep(tree).map(({ raw, point }, index) => {
+  // Each ablation beside the base; command-line overrides still win over an ablation's.
+  const variants = expandAblations(tree, source).flatMap(({ raw, ablation }) => {
+    if (ablation) applyOverrides(raw, parsed.filter((o) => o.path[0] !== "ablations"));
+    return expandSweep(raw).map((s) => ({
+      raw: s.raw,
+      point: ablation ? { ablation, ...s.point } : s.point,
+    }));
+  });
+  return variants.map(({ raw, point }, index) => {
     const label = Object.keys(point).length
       ? `${source} [${Object.entries(point).map(([k, v]) => `${k}=${JSON.stringify(v)}`)}]`
       : source;

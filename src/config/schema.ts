@@ -11,8 +11,8 @@ import { z } from "zod";
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
-/** The `model` section: the GPT shape (`ModelConfig`; `src/nn/gpt.ts` takes it as `GPTConfig`). */
-const modelSchema = z.strictObject({
+/** The `model` section's built-in keys: the GPT shape (`src/nn/gpt.ts` takes it as `GPTConfig`). */
+const modelFields = z.strictObject({
   // An architecture in the model registry (src/nn/registry.ts), checked when a run is prepared.
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, {
     message: "use letters, digits, '.', '_' and '-' only",
@@ -31,10 +31,23 @@ const modelSchema = z.strictObject({
   rope_base: z.number().positive().optional(),
   init: z.enum(["gpt2", "pytorch"]).optional(),
   init_std: z.number().positive().optional(),
-}).refine((m) => m.d_model % m.n_head === 0, {
-  message: "d_model must be a multiple of n_head",
-  path: ["d_model"],
 });
+
+/** The built-in keys of `model`, which a registered model's own schema may not redeclare. */
+export const BUILTIN_MODEL_KEYS: readonly string[] = Object.keys(modelFields.shape);
+
+/** The built-in keys of `training` (besides `extra`, whose keys plugins declare). */
+export const BUILTIN_TRAINING_KEYS: readonly string[] = [];
+
+/** The `model` schema, extended by the keys a registered model declares (`registerModel`). */
+function modelSchemaWith(extra: z.ZodObject | undefined) {
+  // Typed as the built-in fields: extension keys are `unknown` to the static types (ModelConfig).
+  const fields = (extra ? modelFields.extend(extra.shape) : modelFields) as typeof modelFields;
+  return fields.refine((m) => m.d_model % m.n_head === 0, {
+    message: "d_model must be a multiple of n_head",
+    path: ["d_model"],
+  });
+}
 
 /** Diagnostics, each off unless switched on; logged every `every` steps. */
 const diagnosticsSchema = z.strictObject({
@@ -81,38 +94,47 @@ const trainingFields = z.strictObject({
   keep_checkpoints: positiveInt.default(3),
   diagnostics: diagnosticsSchema.default(diagnosticsSchema.parse({})),
   guards: guardsSchema.default(guardsSchema.parse({})),
+  /** Parameter-name globs to freeze (`model.params.setTrainable(glob, false)`), e.g. "h.0.*". */
+  freeze: z.array(z.string().min(1)).default([]),
 });
+(BUILTIN_TRAINING_KEYS as string[]).push(...Object.keys(trainingFields.shape));
 
-/** The `training` section, with the either/or pairs checked and derived defaults filled in. */
-const trainingSchema = trainingFields
-  .superRefine((t, ctx) => {
-    if ((t.max_steps === undefined) === (t.num_epochs === undefined)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["max_steps"],
-        message: "set exactly one of max_steps and num_epochs",
-      });
-    }
-    if (t.warmup_steps !== undefined && t.warmup_ratio !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["warmup_steps"],
-        message: "set at most one of warmup_steps and warmup_ratio",
-      });
-    }
-    if (t.min_learning_rate !== undefined && t.min_learning_rate > t.learning_rate) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["min_learning_rate"],
-        message: "must not exceed learning_rate",
-      });
-    }
+/**
+ * The `training` section, with the either/or pairs checked and derived defaults filled in;
+ * `extra` holds the keys plugins declare (`registerTrainingExtra`), strict like the rest.
+ */
+const trainingSchemaWith = (extra: z.ZodObject | undefined) =>
+  trainingFields.extend({
+    extra: ((extra ?? z.strictObject({})) as z.ZodType<Record<string, unknown>>).prefault({}),
   })
-  .transform((t) => ({
-    ...t,
-    // nanoGPT's convention: decay to a tenth of the peak rate.
-    min_learning_rate: t.min_learning_rate ?? t.learning_rate / 10,
-  }));
+    .superRefine((t, ctx) => {
+      if ((t.max_steps === undefined) === (t.num_epochs === undefined)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["max_steps"],
+          message: "set exactly one of max_steps and num_epochs",
+        });
+      }
+      if (t.warmup_steps !== undefined && t.warmup_ratio !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["warmup_steps"],
+          message: "set at most one of warmup_steps and warmup_ratio",
+        });
+      }
+      if (t.min_learning_rate !== undefined && t.min_learning_rate > t.learning_rate) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["min_learning_rate"],
+          message: "must not exceed learning_rate",
+        });
+      }
+    })
+    .transform((t) => ({
+      ...t,
+      // nanoGPT's convention: decay to a tenth of the peak rate.
+      min_learning_rate: t.min_learning_rate ?? t.learning_rate / 10,
+    }));
 
 /** `device`: which adapter to ask for. */
 const deviceSchema = z.strictObject({
@@ -122,8 +144,28 @@ const deviceSchema = z.strictObject({
   f16: z.boolean().default(false),
 });
 
-/** Builds the whole-config schema around the `data` schema of the chosen source kind. */
-export function configSchema(dataSchema: z.ZodType<DataConfig>): z.ZodType<Config> {
+/** One plugin file a run imported (`--import`), recorded so later commands load it again. */
+const importSchema = z.strictObject({
+  path: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** What plugins add to the schema: the chosen model's own keys and `training.extra` keys. */
+export interface SchemaExtensions {
+  model?: z.ZodObject;
+  trainingExtra?: z.ZodObject;
+}
+
+/**
+ * Builds the whole-config schema around the `data` schema of the chosen source kind (and the
+ * keys plugins declare for the chosen model and for `training.extra`).
+ */
+export function configSchema(
+  dataSchema: z.ZodType<DataConfig>,
+  ext: SchemaExtensions = {},
+): z.ZodType<Config> {
+  const modelSchema = modelSchemaWith(ext.model);
+  const trainingSchema = trainingSchemaWith(ext.trainingExtra);
   const schema = z.strictObject({
     experiment_name: z.string().regex(/^[A-Za-z0-9._-]+$/, {
       message: "use letters, digits, '.', '_' and '-' only (it names a directory)",
@@ -133,6 +175,7 @@ export function configSchema(dataSchema: z.ZodType<DataConfig>): z.ZodType<Confi
     data: dataSchema,
     model: modelSchema,
     training: trainingSchema,
+    imports: z.array(importSchema).optional(),
   });
   // The interfaces below are written out for readers; this line keeps them equal to the schema.
   const typed: z.ZodType<Config, z.input<typeof schema>> = schema;
@@ -169,6 +212,8 @@ export interface ModelConfig {
   init?: "gpt2" | "pytorch";
   /** Standard deviation of the weights and embeddings at init; default 0.02 (GPT-2's). */
   init_std?: number;
+  /** Keys a registered model declares with `registerModel(…, { configSchema })`. */
+  [key: string]: unknown;
 }
 
 /** `training.diagnostics` after defaults. */
@@ -211,6 +256,10 @@ export interface TrainingConfig {
   keep_checkpoints: number;
   diagnostics: DiagnosticsConfig;
   guards: GuardsConfig;
+  /** Parameter-name globs frozen for the whole run. */
+  freeze: string[];
+  /** Plugin settings (keys declared with `registerTrainingExtra`), read by hooks. */
+  extra: Record<string, unknown>;
 }
 
 /** `device` after defaults. */
@@ -234,4 +283,12 @@ export interface Config {
   data: DataConfig;
   model: ModelConfig;
   training: TrainingConfig;
+  /** Plugin files the run imported (`--import`), with their SHA-256. */
+  imports?: ImportRecord[];
+}
+
+/** A plugin file recorded in `config.yaml`. */
+export interface ImportRecord {
+  path: string;
+  sha256: string;
 }

@@ -51,7 +51,8 @@ export type TrainingSource = BatchSource & {
 const kinds = new Map<string, SourceKind>();
 
 /**
- * Registers a source kind (and its `data` schema for config validation).
+ * Registers a source kind (and its `data` schema for config validation). Registering a name
+ * twice (another kind object) or declaring a `source` key is a UserError.
  *
  * @example
  * ```ts
@@ -59,6 +60,15 @@ const kinds = new Map<string, SourceKind>();
  * ```
  */
 export function registerSource<S extends z.ZodObject>(kind: SourceKind<S>): void {
+  const previous = kinds.get(kind.name);
+  if (previous !== undefined && previous !== (kind as unknown as SourceKind)) {
+    throw new UserError(`registerSource: source kind "${kind.name}" is already registered`);
+  }
+  if (kind.schema?.shape && "source" in kind.schema.shape) {
+    throw new UserError(
+      `registerSource("${kind.name}"): schema key "source" collides with the built-in data.source`,
+    );
+  }
   kinds.set(kind.name, kind as unknown as SourceKind);
   registerDataSchema(kind.name, kind.schema);
 }

@@ -51,7 +51,11 @@ export class Param {
   split(count: number): Tensor[] {
     const whole = this.tensor;
     const cached = this.parts.get(count);
-    if (cached && cached[0].grad !== null) return cached;
+    if (cached && cached[0].grad !== null) {
+      // The blocks are views of one parameter: frozen with it (ParameterSet.setTrainable).
+      for (const block of cached) block.requiresGrad = whole.requiresGrad;
+      return cached;
+    }
     if (this.shape[0] % count !== 0) {
       throw new Error(`parameter ${this.name} [${this.shape}] does not split into ${count} blocks`);
     }
@@ -62,7 +66,7 @@ export class Param {
     const blocks = untracked(() =>
       Array.from({ length: count }, (_, i) => {
         const block = whole.view(i * blockSize, shape);
-        block.requiresGrad = true;
+        block.requiresGrad = whole.requiresGrad;
         block.grad = whole.grad!.view(i * blockSize, shape);
         return block;
       })

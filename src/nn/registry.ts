@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { z } from "zod";
+import { registerModelSchema } from "../config/extensions.ts";
 import type { Device } from "../gpu/device.ts";
 import type { ParameterSet } from "../tensor/parameters.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -37,8 +39,40 @@ const factories = new Map<string, ModelFactory>([
   ["gpt", (dev, cfg: GPTConfig, opts) => new GPT(dev, cfg, opts)],
 ]);
 
-/** Registers an architecture under `name` (a later registration of the same name replaces it). */
-export function registerModel(name: string, factory: ModelFactory): void {
+/** Options of {@link registerModel}. */
+export interface RegisterModelOptions {
+  /**
+   * The model's own `model.*` keys (a zod object): validated and defaulted with the built-in
+   * keys, overridable as `model.key=value` and sweepable. A key named like a built-in one is a
+   * UserError.
+   */
+  configSchema?: z.ZodObject;
+}
+
+/**
+ * Registers an architecture under `name`. Registering a name twice (with another factory) is a
+ * UserError: two plugins that both define `relu_gpt` should not silently shadow each other.
+ *
+ * @example
+ * ```ts
+ * registerModel("relu_gpt", (dev, cfg, o) => new ReluGPT(dev, cfg, o), {
+ *   configSchema: z.object({ inject_relu: z.boolean().default(false) }),
+ * });
+ * ```
+ */
+export function registerModel(
+  name: string,
+  factory: ModelFactory,
+  opts: RegisterModelOptions = {},
+): void {
+  const previous = factories.get(name);
+  if (previous !== undefined && previous !== factory) {
+    throw new UserError(`registerModel: model "${name}" is already registered`);
+  }
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) {
+    throw new UserError(`registerModel: "${name}": use letters, digits, '.', '_' and '-' only`);
+  }
+  if (opts.configSchema) registerModelSchema(name, opts.configSchema);
   factories.set(name, factory);
 }
 

@@ -1,7 +1,8 @@
 /**
  * AdamW over flat parameters: one dispatch updates every parameter, after a two-stage global
  * gradient-norm reduction and a one-invocation "prepare" kernel that handles clipping, the
- * non-finite guard and bias correction on the GPU. A training step therefore needs no readback.
+ * non-finite guard and bias correction on the GPU. Frozen parameters (`setTrainable`) are skipped:
+ * no update, no moment decay, no weight decay (PyTorch skips a parameter whose grad is None). A training step therefore needs no readback.
  * Kernels: shaders/adamw.wgsl.
  *
  * @module
@@ -58,6 +59,13 @@ export interface FlatParameters {
   readonly flatGrad: Tensor;
   /** The parameters' ranges in `flat` (gaps between them are padding). */
   readonly entries: readonly FlatParameterEntry[];
+  /**
+   * Bumped whenever the set of frozen parameters changes (`ParameterSet.setTrainable`); AdamW
+   * then re-uploads {@link FlatParameters.trainableBits} before its next step.
+   */
+  readonly trainableVersion?: number;
+  /** One bit per flat element, set where the element may be updated (absent: all may). */
+  trainableBits?(): Uint32Array;
 }
 
 /** Hyper-parameters of `AdamW` (PyTorch's defaults). */
@@ -106,6 +114,8 @@ export class AdamW {
   readonly #m: Tensor;
   readonly #v: Tensor;
   readonly #decayMask: Tensor;
+  readonly #trainableMask: Tensor;
+  #trainableVersion = -1;
   readonly #partials: Tensor;
   readonly #norm: Tensor;
   /** u32 [applied steps, skipped steps]. */
@@ -138,6 +148,12 @@ export class AdamW {
     this.#decayMask = Tensor.fromArray(dev, decayMaskBits(n, params.entries, opts.decayAll), [
       Math.max(1, Math.ceil(n / 32)),
     ], { dtype: "u32" });
+    this.#trainableMask = Tensor.fromArray(
+      dev,
+      new Uint32Array(Math.max(1, Math.ceil(n / 32))).fill(0xffffffff),
+      [Math.max(1, Math.ceil(n / 32))],
+      { dtype: "u32" },
+    );
     this.#partials = Tensor.empty(dev, [NORM_GROUPS]);
     this.#norm = Tensor.zeros(dev, []);
     this.#counters = Tensor.zeros(dev, [2], { dtype: "u32" });
@@ -187,13 +203,31 @@ export class AdamW {
       uniforms: { beta1, beta2, max_norm: opts.maxGradNorm ?? 0 },
       workgroups: [1],
     });
+    this.#syncTrainable();
     const { flat, flatGrad } = this.#params;
     updateKernel.dispatch(this.#device, {
-      bindings: [flat, flatGrad, this.#m, this.#v, this.#decayMask, this.#stepInfo],
+      bindings: [
+        flat,
+        flatGrad,
+        this.#m,
+        this.#v,
+        this.#decayMask,
+        this.#stepInfo,
+        this.#trainableMask,
+      ],
       uniforms: { n: flat.size, lr, beta1, beta2, eps: this.#eps, weight_decay: this.#weightDecay },
       workgroups: grid1d(flat.size, WORKGROUP),
     });
     this.#steps++;
+  }
+
+  /** Uploads the trainable mask when the parameter set's frozen set changed since last time. */
+  #syncTrainable(): void {
+    const version = this.#params.trainableVersion;
+    if (version === undefined || version === this.#trainableVersion) return;
+    const bits = this.#params.trainableBits?.();
+    if (bits) this.#trainableMask.write(bits);
+    this.#trainableVersion = version;
   }
 
   /**
@@ -238,6 +272,7 @@ export class AdamW {
   /** Frees the optimizer's GPU buffers. */
   release(): void {
     for (const t of [this.#m, this.#v, this.#decayMask, this.#partials, this.#norm]) t.release();
+    this.#trainableMask.release();
     this.#counters.release();
     this.#stepInfo.release();
   }

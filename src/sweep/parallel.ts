@@ -19,6 +19,8 @@ import { trainCommand } from "./train_command.ts";
 export interface ParallelOptions {
   configPath: string;
   overrides: string[];
+  /** Plugin modules each child imports (`--import`). */
+  imports?: string[];
   runsRoot: string;
   sweepId: string;
   /** The points to train, in order. */
@@ -93,6 +95,7 @@ export async function runParallel(opts: ParallelOptions): Promise<ParallelResult
         "--config",
         opts.configPath,
         ...opts.overrides,
+        ...(opts.imports ?? []).flatMap((file) => ["--import", file]),
         "--sweep-index",
         String(index),
         "--runs",

@@ -109,6 +109,72 @@ export class ParameterSet {
     }
   }
 
+  readonly #frozen = new Set<string>();
+  #trainableVersion = 0;
+
+  /**
+   * Freezes (`false`) or unfreezes (`true`) the parameters `which` selects, as setting
+   * `requires_grad` in PyTorch: a frozen parameter gets no gradient (backward skips it, and every
+   * view of it, such as the split q/k/v blocks of a fused projection) and AdamW leaves it alone (no
+   * update, no moment decay, no weight decay). `which` is a glob over names (`*` matches anything,
+   * so "h.0.*" is block 0), a list of globs, a RegExp or a predicate. Returns the names matched;
+   * matching none is a UserError (a misspelt pattern should not silently train everything).
+   *
+   * @example
+   * ```ts
+   * model.params.setTrainable("h.0.*", false); // freeze the first block
+   * ```
+   */
+  setTrainable(
+    which: string | readonly string[] | RegExp | ((name: string) => boolean),
+    trainable: boolean,
+  ): string[] {
+    const match = parameterMatcher(which);
+    const names = this.entries.map((e) => e.name).filter(match);
+    if (names.length === 0) {
+      throw new UserError(
+        `setTrainable: ${describeMatcher(which)} matches no parameter (names look like ${
+          this.entries.slice(0, 3).map((e) => e.name).join(", ")
+        })`,
+      );
+    }
+    let changed = false;
+    for (const name of names) {
+      if (this.#frozen.has(name) === !trainable) continue;
+      changed = true;
+      if (trainable) this.#frozen.delete(name);
+      else this.#frozen.add(name);
+      this.tensors.get(name)!.requiresGrad = trainable;
+    }
+    if (changed) this.#trainableVersion++;
+    return names;
+  }
+
+  /** Whether `name` takes gradients and updates (see {@link setTrainable}). */
+  isTrainable(name: string): boolean {
+    return !this.#frozen.has(name);
+  }
+
+  /** Names of the frozen parameters, in declaration order. */
+  frozenNames(): string[] {
+    return this.entries.map((e) => e.name).filter((n) => this.#frozen.has(n));
+  }
+
+  /** Changes whenever the frozen set does (AdamW re-uploads its mask then). */
+  get trainableVersion(): number {
+    return this.#trainableVersion;
+  }
+
+  /** One bit per flat element, set where the element's parameter is trainable (padding clear). */
+  trainableBits(): Uint32Array {
+    const bits = new Uint32Array(Math.max(1, Math.ceil(this.flatLength / 32)));
+    for (const e of this.entries) {
+      if (this.#frozen.has(e.name)) continue;
+      for (let i = e.offset; i < e.offset + e.numel; i++) bits[i >>> 5] |= 1 << (i & 31);
+    }
+    return bits;
+  }
+
   /** Records zero-filling of every gradient (one clear of the flat gradient buffer). */
   zeroGrad(): void {
     this.device.clear(this.flatGrad);
@@ -161,4 +227,23 @@ export class ParameterSet {
     this.flat.release();
     this.flatGrad.release();
   }
+}
+
+/** A name predicate from a glob, a list of globs, a RegExp or a predicate. */
+export function parameterMatcher(
+  which: string | readonly string[] | RegExp | ((name: string) => boolean),
+): (name: string) => boolean {
+  if (typeof which === "function") return which;
+  if (which instanceof RegExp) return (name) => which.test(name);
+  const globs = typeof which === "string" ? [which] : which;
+  const res = globs.map((g) =>
+    new RegExp(`^${g.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`)
+  );
+  return (name) => res.some((re) => re.test(name));
+}
+
+function describeMatcher(which: unknown): string {
+  if (typeof which === "function") return "the predicate";
+  if (which instanceof RegExp) return String(which);
+  return JSON.stringify(which);
 }

@@ -7,6 +7,8 @@
 
 import { join } from "node:path";
 import { loadConfigs, type LoadedConfig, readConfigFile, resolveConfigs } from "../config/load.ts";
+import type { ImportRecord } from "../config/schema.ts";
+import { importPlugins, importRunPlugins, recordedImports } from "../plugins/imports.ts";
 import { UserError } from "../util/errors.ts";
 import { exists } from "../util/fs.ts";
 import { resumableSweepRun } from "../sweep/find_runs.ts";
@@ -32,12 +34,43 @@ export interface LaunchOptions {
   runsRoot?: string;
   /** Passed through to `train`. */
   trainOptions?: Omit<TrainOptions, "resume" | "runsRoot" | "sweep">;
+  /**
+   * `--import` plugin files, loaded before any config is read and recorded in config.yaml. When
+   * resuming without them, the run's recorded plugins are loaded (checked by SHA-256).
+   */
+  imports?: string[];
   /** Called when a run ends (the CLI prints a summary line). */
   onRunEnd?: (result: TrainResult) => void;
 }
 
 /** Resolves the configs and the resume path a command line describes, before anything runs. */
 export async function resolveLaunch(
+  opts: LaunchOptions,
+): Promise<{ configs: LoadedConfig[]; resumePath?: string }> {
+  const records = await launchImports(opts);
+  const resolved = await resolveConfigsOf(opts);
+  if (records.length) { for (const c of resolved.configs) c.config.imports = records; }
+  return resolved;
+}
+
+/** Loads the plugins first: the `--import` files, or those of the run being resumed. */
+async function launchImports(opts: LaunchOptions): Promise<ImportRecord[]> {
+  const explicit = opts.imports ?? [];
+  if (opts.resume === undefined || explicit.length) return await importPlugins(explicit);
+  let runDir: string | null;
+  if (opts.resume === true || typeof opts.resume === "object") {
+    if (!opts.configPath) return [];
+    // The experiment's name, read before validation (which may need the plugins).
+    const name = (await readConfigFile(opts.configPath)).experiment_name;
+    runDir = typeof name === "string" ? await latestRunDir(opts.runsRoot ?? "runs", name) : null;
+  } else {
+    runDir = (await resolveResumeTarget(opts.resume)).runDir;
+  }
+  if (!runDir) return [];
+  return await importRunPlugins(await recordedImports(runDir), explicit, runDir);
+}
+
+async function resolveConfigsOf(
   opts: LaunchOptions,
 ): Promise<{ configs: LoadedConfig[]; resumePath?: string }> {
   const root = opts.runsRoot ?? "runs";

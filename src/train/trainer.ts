@@ -39,6 +39,7 @@ import { type PreparedRun, prepareRun } from "./prepare.ts";
 import { createRunDir, gitState, readRunInfo, type RunInfo, writeRunInfo } from "./run_dir.ts";
 import { fileTuneCache } from "../util/tune_cache_file.ts";
 import { listenForStopSignals, STOP_REASONS, type StopSignal, stopStatus } from "./stop_signals.ts";
+import { applyConfigFreeze, HookRunner, type TrainingHooks } from "./hooks.ts";
 
 /** Options of {@link train} beyond the config. */
 export interface TrainOptions {
@@ -62,6 +63,8 @@ export interface TrainOptions {
   onMetrics?: (line: MetricsLine) => void;
   /** Called after every optimizer step (1-based step number) with the model being trained. */
   onStep?: (step: number, model: LanguageModel) => void;
+  /** Hooks for this run only, after those of `registerTrainingHooks` (src/train/hooks.ts). */
+  hooks?: TrainingHooks[];
 }
 
 /** What {@link train} returns. */
@@ -106,6 +109,7 @@ export async function train(cfg: Config, opts: TrainOptions = {}): Promise<Train
   try {
     checkFootprintFitsDevice(prepared.footprint, dev.limits);
     const model = createModel(dev, prepared.gptConfig, { seed: cfg.seed });
+    applyConfigFreeze(model, cfg.training.freeze);
     const optimizer = new AdamW(model.params, {
       lr: cfg.training.learning_rate,
       betas: cfg.training.betas,
@@ -142,6 +146,7 @@ class TrainingLoop {
   private lastCheckpointStep = -1;
   private bestCheckpointLoss = Infinity;
   private readonly diagnostics: Diagnostics;
+  private readonly hooks: HookRunner;
 
   constructor(
     private readonly cfg: Config,
@@ -173,6 +178,7 @@ class TrainingLoop {
       model: cfg.model,
     };
     this.diagnostics = new Diagnostics(cfg.training.diagnostics, dev, model, this.source);
+    this.hooks = new HookRunner(opts.hooks ?? [], model, cfg);
   }
 
   async run(): Promise<TrainResult> {
@@ -293,6 +299,7 @@ class TrainingLoop {
         this.dev.throwIfFailed();
         const wantLog = (this.state.step + 1) % t.log_every === 0 ||
           this.state.step + 1 === total || this.isCheckpointStep(this.state.step + 1);
+        await this.hooks.beforeStep(this.state.step);
         const gradNorm = this.recordStep(inputs, targets, lossSum, wantLog);
         this.state.step++;
         this.state.tokens += this.tokensPerStep;
@@ -301,6 +308,7 @@ class TrainingLoop {
           ? await this.diagnostics.afterStep(this.state.step)
           : null;
         this.opts.onStep?.(this.state.step, this.model);
+        await this.hooks.afterStep(this.state.step);
         if (wantLog) {
           const ok = await this.logTrain(lossSum, gradNorm, windowSteps, windowStart);
           windowSteps = 0;
@@ -372,7 +380,11 @@ class TrainingLoop {
     this.model.params.zeroGrad();
     for (let micro = 0; micro < t.grad_accum_steps; micro++) {
       const index = this.state.batch_index++;
-      const batch = this.source.trainBatch(index, t.batch_size);
+      const batch = this.hooks.transformBatch(
+        this.source.trainBatch(index, t.batch_size),
+        this.state.step,
+        index,
+      );
       const [x, y] = this.upload(batch, inputs, targets);
       const { loss } = this.model.forward(x, {
         targets: y,
@@ -425,6 +437,7 @@ class TrainingLoop {
     const skipped = skippedCount!;
     lossSum.write([0]);
     const seconds = (performance.now() - windowStart) / 1000;
+    const extra = await this.hooks.metrics(this.state.step);
     this.lastTrainLoss = loss;
     this.log({
       type: "train",
@@ -438,6 +451,7 @@ class TrainingLoop {
       tokens_per_s: (steps * this.tokensPerStep) / seconds,
       step_ms: (seconds * 1000) / steps,
       gpu_bytes: this.dev.bytesInUse(),
+      ...extra,
     });
     const finite = Number.isFinite(loss) && skipped <= this.skippedBase;
     this.skippedBase = skipped;

@@ -11,7 +11,12 @@ Deno.test("parseExperimentArgs: flags and key=value overrides", () => {
       overrides: ["seed=3", "a.b=1"],
       runsRoot: "out",
       progress: undefined,
+      imports: [],
     },
+  );
+  assert.deepEqual(
+    parseExperimentArgs("train", ["--import", "a.ts", "--import", "b.ts"]).imports,
+    ["a.ts", "b.ts"],
   );
   assert.equal(parseExperimentArgs("demo", ["--no-progress"]).progress, false);
   assert.equal(parseExperimentArgs("demo", ["-h", "stray"]).help, true);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Device } from "../../src/gpu/device.ts";
-import { GPT } from "../../src/nn/gpt.ts";
+import { GPT, type GPTConfig } from "../../src/nn/gpt.ts";
 import {
   checkModelName,
   createGpt,
@@ -25,9 +25,12 @@ const CFG = gptConfig({
 
 /** A registered GPT variant (a subclass, as a researcher's experiment would be). */
 class WideGPT extends GPT {}
+/** Registered once: a second registration of a name is an error. */
+const wideFactory = (dev: Device, cfg: GPTConfig, opts: { seed: number }) =>
+  new WideGPT(dev, cfg, opts);
 
 Deno.test("registry: an unknown model.name is a UserError that lists the known names", () => {
-  registerModel("registry_test_wide", (dev, cfg, opts) => new WideGPT(dev, cfg, opts));
+  registerModel("registry_test_wide", wideFactory);
   assert.ok(modelNames().includes("gpt") && modelNames().includes("registry_test_wide"));
   checkModelName("registry_test_wide");
   assert.throws(
@@ -45,7 +48,7 @@ testNeeding(
   async () => {
     const dev = await Device.open();
     try {
-      registerModel("registry_test_wide", (dev, cfg, opts) => new WideGPT(dev, cfg, opts));
+      registerModel("registry_test_wide", wideFactory);
       const wide = createModel(dev, { ...CFG, name: "registry_test_wide" }, { seed: 1 });
       assert.ok(wide instanceof WideGPT);
       const plain = createModel(dev, CFG, { seed: 1 });
