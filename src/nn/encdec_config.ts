@@ -114,3 +114,38 @@ export function encDecFlopsPerToken(c: ResolvedEncDecConfig, seqLen: number): nu
   }
   return 6 * matmul + 12 * d * pairs / (s + t);
 }
+
+/** Model names that are encoder–decoders. */
+export const ENCDEC_MODELS: readonly string[] = ["encdec", "latent_encdec"];
+
+/**
+ * Checks an encoder–decoder config against its data before anything is written: the data must
+ * split rows into source and answer (its metadata reports `source_len` and `pad_id`), and the
+ * model's keys must agree with it. Other models pass untouched.
+ */
+export function checkEncDecData(
+  cfg: GPTConfig,
+  data: { name: string; metadata?: Record<string, unknown> },
+): void {
+  if (!ENCDEC_MODELS.includes(cfg.name)) return;
+  const sourceLen = data.metadata?.source_len;
+  const padId = data.metadata?.pad_id;
+  if (typeof sourceLen !== "number" || typeof padId !== "number") {
+    throw new UserError(
+      `model.name: ${cfg.name} needs data with a prompt/answer split (e.g. data.task ` +
+        `multiplication with params.format study); ${data.name} has none`,
+    );
+  }
+  if (cfg.source_len !== sourceLen) {
+    throw new UserError(
+      `model.source_len: the data's sources are ${sourceLen} wide, found ${cfg.source_len} ` +
+        `(set model.source_len=${sourceLen})`,
+    );
+  }
+  if (cfg.pad_id !== padId) {
+    throw new UserError(
+      `model.pad_id: the data pads with id ${padId}, found ${cfg.pad_id} (set model.pad_id=${padId})`,
+    );
+  }
+  resolveEncDecConfig(cfg, cfg.name === "latent_encdec");
+}

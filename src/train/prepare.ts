@@ -12,6 +12,7 @@ import "../data/sources_all.ts";
 import { createSource, type TrainingSource } from "../data/sources.ts";
 import type { GPTConfig } from "../nn/gpt.ts";
 import { checkModelName } from "../nn/models_all.ts";
+import { checkEncDecData } from "../nn/encdec_config.ts";
 import { UserError } from "../util/errors.ts";
 import { type Checkpoint, loadCheckpoint, resolveResumeTarget } from "./checkpoint.ts";
 
@@ -79,6 +80,7 @@ export async function prepareRun(cfg: Config, opts: { resume?: string }): Promis
     batchSize: cfg.training.batch_size,
   });
   checkModelFitsSource(cfg.model, source);
+  checkEncDecData(toGptConfig(cfg.model), source);
   const totalSteps = totalStepsOf(cfg, source);
   const t = cfg.training;
   const warmupSteps = t.warmup_steps ?? Math.round((t.warmup_ratio ?? 0) * totalSteps);
