@@ -19,6 +19,7 @@ import { createModel } from "../../src/nn/models_all.ts";
 import { noGrad, Tensor } from "../../src/tensor/tensor.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { gptConfig } from "../_support/gpt.ts";
+import { assertOneLineError, runTool } from "../_support/cli.ts";
 import { gpuTest } from "../tensor/_helpers.ts";
 
 const base: GPTConfig = {
@@ -150,4 +151,34 @@ gpuTest("greedy decoding token by token equals the batched held-out decoding", a
   assert.ok(scores.digit_accuracy > 0 && predicted.some((s) => s.length > 0), "something decoded");
   dev.flush();
   model.params.destroy();
+});
+
+Deno.test("train: bad encoder–decoder input exits 2 with one line naming the key", async () => {
+  const runs = await Deno.makeTempDir({ prefix: "kiln-encdec-cli-" });
+  try {
+    const cases: [string[], RegExp][] = [
+      [[
+        "--config",
+        "configs/multiplication.yaml",
+        "model.name=encdec",
+        "model.source_len=5",
+        "model.pad_id=12",
+      ], /model\.name: encdec needs data with a prompt\/answer split/],
+      [
+        ["--config", "configs/multiplication_latent.yaml", "model.num_latent=0"],
+        /model\.num_latent: expected an integer ≥ 1, found 0/,
+      ],
+      [
+        ["--config", "configs/multiplication_latent.yaml", "model.bottleneck_factor=1.5"],
+        /model\.bottleneck_factor: expected a number in \[0, 1\]/,
+      ],
+    ];
+    for (const [args, pattern] of cases) {
+      const out = await runTool("train", [...args, "--runs", runs]);
+      assertOneLineError(out, pattern);
+    }
+    assert.deepEqual([...Deno.readDirSync(runs)], [], "no run directory left behind");
+  } finally {
+    await Deno.remove(runs, { recursive: true });
+  }
 });
