@@ -7,6 +7,8 @@
 // Layout: q [BH, Tq, D], k/v [BH, Tk, D], out [BH, Tq, D], lse [BH, Tq] (row-major, contiguous).
 // Causal rule: query i may see key j when j <= i + (Tk - Tq), so a KV cache with Tq < Tk works.
 // Every row sees at least key 0, so no row is empty and the logsumexp is always finite.
+// Key padding mask (masked != 0): keyMask [B, Tk], a key with mask < 0.5 is hidden from every
+// query of its batch row (all H heads); each row must keep at least one visible key.
 //
 // Forward keeps only the per-row logsumexp; backward recomputes the probabilities tile by tile
 // from it, and is deterministic: dQ is owned by query rows, dK/dV by key rows (no float atomics).
@@ -31,6 +33,8 @@ struct AttentionParams {
   tk: u32,
   causal: u32,
   scale: f32,
+  heads: u32,
+  masked: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: AttentionParams;
@@ -61,6 +65,7 @@ fn queryStart(key: u32) -> u32 {
 @group(0) @binding(3) var<storage, read> fwdV: array<f32>;
 @group(0) @binding(4) var<storage, read_write> fwdOut: array<f32>;
 @group(0) @binding(5) var<storage, read_write> fwdLse: array<f32>;
+@group(0) @binding(6) var<storage, read> fwdKeyMask: array<f32>;
 
 var<workgroup> keyTile: array<vec4<f32>, KEY_TILE * HEAD_VEC4>;
 var<workgroup> valueTile: array<vec4<f32>, KEY_TILE * HEAD_VEC4>;
@@ -128,7 +133,10 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
         for (var c = 0u; c < HEAD_VEC4; c++) {
           dotv += query[c] * keyTile[j * HEAD_VEC4 + c];
         }
-        let s = dotv.x + dotv.y + dotv.z + dotv.w;
+        var s = dotv.x + dotv.y + dotv.z + dotv.w;
+        if (params.masked != 0u && fwdKeyMask[(bh / params.heads) * params.tk + tileStart + j] < 0.5) {
+          s = NEG_LARGE;
+        }
         scores[j] = s;
         tileMax = max(tileMax, s);
       }
@@ -194,6 +202,7 @@ fn attention_backward_delta(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(5) var<storage, read> dqLse: array<f32>;
 @group(0) @binding(6) var<storage, read> dqDelta: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dqGradQ: array<f32>;
+@group(0) @binding(8) var<storage, read> dqKeyMask: array<f32>;
 
 fn loadRow(which: u32, base: u32, c: u32) -> vec4<f32> {
   var r = vec4<f32>(0.0);
@@ -263,7 +272,10 @@ fn attention_backward_query(@builtin(workgroup_id) wid: vec3<u32>, @builtin(loca
         sv += query[c] * keyTile[j * HEAD_VEC4 + c];
         dpv += gradOut[c] * valueTile[j * HEAD_VEC4 + c];
       }
-      let p = exp(sv.x + sv.y + sv.z + sv.w - lse);
+      var p = exp(sv.x + sv.y + sv.z + sv.w - lse);
+      if (params.masked != 0u && dqKeyMask[(bh / params.heads) * params.tk + tileStart + j] < 0.5) {
+        p = 0.0;
+      }
       let ds = p * (dpv.x + dpv.y + dpv.z + dpv.w - delta);
       for (var c = 0u; c < HEAD_VEC4; c++) {
         gradQuery[c] += ds * keyTile[j * HEAD_VEC4 + c];
@@ -423,4 +435,33 @@ fn causal_mask(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   let row = (i / maskParams.tk) % maskParams.tq;
   let visible = col <= row + (maskParams.tk - maskParams.tq);
   maskOut[i] = select(bitcast<f32>(maskParams.fill_bits), maskIn[i], visible);
+}
+
+// ---- mask_key_rows: dK and dV of masked keys are zero ---------------------------------------
+// The dK/dV kernel already binds WebGPU's default maximum of 8 storage buffers, so it ignores the
+// key mask; this pass then zeroes the rows of hidden keys (no query gave them probability).
+
+struct KeyRowParams {
+  n: u32,
+  tk: u32,
+  heads: u32,
+  head_dim: u32,
+}
+
+@group(0) @binding(0) var<uniform> keyRowParams: KeyRowParams;
+@group(0) @binding(1) var<storage, read> keyRowMask: array<f32>;
+@group(0) @binding(2) var<storage, read_write> keyRowGradK: array<f32>;
+@group(0) @binding(3) var<storage, read_write> keyRowGradV: array<f32>;
+
+@compute @workgroup_size(MASK_WORKGROUP)
+fn mask_key_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * MASK_WORKGROUP;
+  if (i >= keyRowParams.n) { return; }
+  let keyRow = i / keyRowParams.head_dim;
+  let key = keyRow % keyRowParams.tk;
+  let batch = keyRow / keyRowParams.tk / keyRowParams.heads;
+  if (keyRowMask[batch * keyRowParams.tk + key] < 0.5) {
+    keyRowGradK[i] = 0.0;
+    keyRowGradV[i] = 0.0;
+  }
 }

@@ -31,6 +31,12 @@ const modelFields = z.strictObject({
   rope_base: z.number().positive().optional(),
   init: z.enum(["gpt2", "pytorch"]).optional(),
   init_std: z.number().positive().optional(),
+  // Encoder–decoder keys (src/nn/encdec_config.ts checks them, naming the key).
+  n_encoder_layer: z.number().optional(),
+  source_len: z.number().optional(),
+  pad_id: z.number().optional(),
+  num_latent: z.number().optional(),
+  bottleneck_factor: z.number().optional(),
 });
 
 /** The built-in keys of `model`, which a registered model's own schema may not redeclare. */
@@ -212,6 +218,16 @@ export interface ModelConfig {
   init?: "gpt2" | "pytorch";
   /** Standard deviation of the weights and embeddings at init; default 0.02 (GPT-2's). */
   init_std?: number;
+  /** encdec / latent_encdec: encoder blocks (default n_layer); see src/nn/encdec_config.ts. */
+  n_encoder_layer?: number;
+  /** encdec / latent_encdec: source positions at the start of each row. */
+  source_len?: number;
+  /** encdec / latent_encdec: the source's padding id. */
+  pad_id?: number;
+  /** latent_encdec: learned latent tokens (default 8). */
+  num_latent?: number;
+  /** latent_encdec: 1 = pure bottleneck; f < 1 also shows the encoder memory scaled by 1 − f. */
+  bottleneck_factor?: number;
   /** Keys a registered model declares with `registerModel(…, { configSchema })`. */
   [key: string]: unknown;
 }

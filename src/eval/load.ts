@@ -95,7 +95,11 @@ export async function locateModel(path: string): Promise<ModelLocation> {
 }
 
 /** Writes checkpoint values into the model after checking every name and shape. */
-export function writeCheckpointParams(model: GPT, ckpt: Checkpoint, source: string): void {
+export function writeCheckpointParams(
+  model: Pick<GPT, "params">,
+  ckpt: Checkpoint,
+  source: string,
+): void {
   const values = new Map<string, Float32Array>();
   for (const [name, tensor] of model.params.tensors) {
     const stored = ckpt.params.get(name);
@@ -112,7 +116,8 @@ export function writeCheckpointParams(model: GPT, ckpt: Checkpoint, source: stri
   model.params.write(values);
 }
 
-async function readRunConfig(runDir: string | null): Promise<Config | null> {
+/** The run's resolved config.yaml, or null without a run directory or file. */
+export async function readRunConfig(runDir: string | null): Promise<Config | null> {
   if (runDir === null) return null;
   const path = join(runDir, "config.yaml");
   if (!(await exists(path))) return null;

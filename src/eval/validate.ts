@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { UserError } from "../util/errors.ts";
 import { listenForInterrupt } from "../util/interrupt.ts";
 import { describeSampling, readLines, runChat } from "./chat.ts";
+import { isEncDecCheckpoint, runEncDecValidate } from "./encdec_validate.ts";
 import { evaluateModel, formatEvaluation } from "./evaluate.ts";
 import { chatModel, generate } from "./generate.ts";
 import {
@@ -74,6 +75,8 @@ export async function runValidate(
   if (!(Number.isInteger(opts.maxLength) && opts.maxLength >= 1)) {
     throw new UserError(`--max-length: expected an integer ≥ 1, found ${opts.maxLength}`);
   }
+  // Encoder–decoders decode differently (memory once, decoder cache): their own module.
+  if (await isEncDecCheckpoint(opts.checkpoint)) return await runEncDecValidate(opts, io);
   const mode = opts.mode;
   const show = (value: unknown, text: string) =>
     io.out(opts.json ? JSON.stringify(value, null, 2) : text);

@@ -12,8 +12,24 @@ import { INIT_STD } from "./init.ts";
 /** The model section of a config; the type is the config schema's, so the two cannot drift. */
 export type GPTConfig = ModelConfig;
 
+/** Keys only other architectures read (encoder–decoders: `encdec_config.ts`); no GPT default. */
+type OtherArchitectureKeys =
+  | "n_encoder_layer"
+  | "source_len"
+  | "pad_id"
+  | "num_latent"
+  | "bottleneck_factor";
+
+/** The named keys of a config, without the index signature that plugin models' keys come in by. */
+type NamedKeys<T> = { [K in keyof T as string extends K ? never : K]: T[K] };
+
 /** A config with its defaults filled in and the derived init scale. */
-export interface ResolvedConfig extends Required<GPTConfig> {
+export interface ResolvedConfig
+  extends
+    Required<Omit<NamedKeys<GPTConfig>, OtherArchitectureKeys>>,
+    Pick<NamedKeys<GPTConfig>, OtherArchitectureKeys> {
+  /** Keys a registered model declares with `registerModel(…, { configSchema })`. */
+  [key: string]: unknown;
   /** Residual projections' std: GPT-2's init_std / sqrt(2·n_layer), or init_std with `init: pytorch`. */
   residualStd: number;
   /** Whether Linear biases start U(±1/√fan_in) (`init: pytorch`) rather than 0. */

@@ -6,4 +6,6 @@
  * @module
  */
 
+import "./encdec_models.ts";
+
 export { checkModelName, createGpt, createModel, modelNames, registerModel } from "./registry.ts";

@@ -12,6 +12,7 @@ import "../data/sources_all.ts";
 import { createSource, type TrainingSource } from "../data/sources.ts";
 import type { GPTConfig } from "../nn/gpt.ts";
 import { checkModelName } from "../nn/models_all.ts";
+import { checkEncDecData } from "../nn/encdec_config.ts";
 import { UserError } from "../util/errors.ts";
 import { type Checkpoint, loadCheckpoint, resolveResumeTarget } from "./checkpoint.ts";
 import { checkFootprintFitsMemory, hostMemoryBytes, trainingFootprint } from "./model_fit.ts";
@@ -83,6 +84,7 @@ export async function prepareRun(cfg: Config, opts: { resume?: string }): Promis
     batchSize: cfg.training.batch_size,
   });
   checkModelFitsSource(cfg.model, source);
+  checkEncDecData(toGptConfig(cfg.model), source);
   const footprint = trainingFootprint(cfg.model, cfg.training.batch_size, source.seqLen);
   checkFootprintFitsMemory(footprint, hostMemoryBytes());
   const totalSteps = totalStepsOf(cfg, source);

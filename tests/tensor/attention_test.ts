@@ -51,6 +51,7 @@ async function checkAttention(
   dims: Dims,
   causal: boolean,
   seed: number,
+  keyMask?: Float64Array,
 ): Promise<void> {
   const { batch: b, heads: h, tq, tk, headDim: d } = dims;
   const q = f32(randomArray(b * h * tq * d, seed, -2, 2));
@@ -61,11 +62,13 @@ async function checkAttention(
   const kt = Tensor.fromArray(dev, k, [b, h, tk, d], { requiresGrad: true });
   const vt = Tensor.fromArray(dev, v, [b, h, tk, d], { requiresGrad: true });
   const wt = Tensor.fromArray(dev, w, [b, h, tq, d]);
-  const out = ops.attention(qt, kt, vt, { causal }).retain();
+  const mt = keyMask && Tensor.fromArray(dev, keyMask, [b, tk]);
+  const out = ops.attention(qt, kt, vt, { causal, keyMask: mt }).retain();
   ops.sum(ops.mul(out, wt)).backward();
-  const what = `${JSON.stringify(dims)} causal=${causal}`;
-  const expected = ref.attentionForward(q, k, v, dims, { causal });
-  const grads = ref.attentionBackward(q, k, v, w, dims, { causal });
+  mt?.release();
+  const what = `${JSON.stringify(dims)} causal=${causal} masked=${keyMask !== undefined}`;
+  const expected = ref.attentionForward(q, k, v, dims, { causal, keyMask });
+  const grads = ref.attentionBackward(q, k, v, w, dims, { causal, keyMask });
   const tol = { atol: 2e-5, rtol: 2e-4 };
   assertClose(await out.toArray(), expected.out, { ...tol, what: `out ${what}` });
   assertClose(await qt.grad!.toArray(), grads.dq, { ...tol, what: `dq ${what}` });
@@ -92,6 +95,84 @@ gpuTest("attention with Tq < Tk (KV cache), non-causal, odd and wide heads", asy
   await checkAttention(dev, { batch: 1, heads: 1, tq: 1, tk: 9, headDim: 128 }, true, 60);
   await checkAttention(dev, { batch: 2, heads: 1, tq: 17, tk: 30, headDim: 20 }, false, 70);
   await checkAttention(dev, { batch: 1, heads: 1, tq: 70, tk: 70, headDim: 5 }, true, 80);
+});
+
+/** A [B, Tk] padding mask: batch row r keeps its first `lengths[r]` keys. */
+function paddingMask(lengths: number[], tk: number): Float64Array {
+  const m = new Float64Array(lengths.length * tk);
+  lengths.forEach((n, r) => m.fill(1, r * tk, r * tk + n));
+  return m;
+}
+
+Deno.test("oracle: a masked key gets no weight and no gradient", () => {
+  const dims: Dims = { batch: 1, heads: 1, tq: 1, tk: 3, headDim: 1 };
+  const mask = [1, 0, 1];
+  const out = ref.attentionForward([1], [0, 5, 0], [1, 100, 6], dims, {
+    causal: false,
+    keyMask: mask,
+  });
+  assertClose(out.out, [3.5], { atol: 1e-12, rtol: 0 });
+  const g = ref.attentionBackward([1], [0, 5, 0], [1, 100, 6], [1], dims, {
+    causal: false,
+    keyMask: mask,
+  });
+  assert.equal(g.dk[1], 0);
+  assert.equal(g.dv[1], 0);
+});
+
+gpuTest("cross-attention: Tq != Tk with a key padding mask, awkward shapes", async (dev) => {
+  // Tk past one key tile (16) and one 64-row group; masked keys in the middle of tiles.
+  await checkAttention(
+    dev,
+    { batch: 3, heads: 2, tq: 7, tk: 19, headDim: 12 },
+    false,
+    130,
+    paddingMask([19, 5, 1], 19),
+  );
+  await checkAttention(
+    dev,
+    { batch: 2, heads: 3, tq: 70, tk: 5, headDim: 32 },
+    false,
+    140,
+    paddingMask([3, 5], 5),
+  );
+  await checkAttention(
+    dev,
+    { batch: 2, heads: 1, tq: 1, tk: 67, headDim: 7 },
+    false,
+    150,
+    paddingMask([66, 17], 67),
+  );
+  // An arbitrary (not prefix) mask, and mask plus causal (decoder self-attention over padding).
+  const scattered = f32(randomArray(2 * 33, 160, 0, 1)).map((
+    x,
+    i,
+  ) => (x > 0.4 || i % 33 === 0 ? 1 : 0));
+  await checkAttention(
+    dev,
+    { batch: 2, heads: 2, tq: 9, tk: 33, headDim: 16 },
+    false,
+    170,
+    scattered,
+  );
+  await checkAttention(
+    dev,
+    { batch: 2, heads: 2, tq: 9, tk: 9, headDim: 16 },
+    true,
+    180,
+    paddingMask([9, 4], 9),
+  );
+});
+
+gpuTest("attention rejects a keyMask of the wrong shape", (dev) => {
+  const q = Tensor.zeros(dev, [2, 1, 3, 4]);
+  const k = Tensor.zeros(dev, [2, 1, 5, 4]);
+  const bad = Tensor.zeros(dev, [2, 4]);
+  assert.throws(
+    () => ops.attention(q, k, k, { causal: false, keyMask: bad }),
+    /keyMask must be \[B,Tk\] = \[2,5\], got \[2,4\]/,
+  );
+  for (const t of [q, k, bad]) t.release();
 });
 
 gpuTest("attention: only the inputs that need grad get one; no-grad keeps no tape", (dev) => {

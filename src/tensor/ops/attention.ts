@@ -15,10 +15,14 @@ export const MAX_HEAD_DIM = 128;
 /** Rows (queries, or keys in dK/dV) handled by one workgroup; matches ROWS_PER_GROUP in WGSL. */
 const ROWS_PER_GROUP = 64;
 
-const attentionUniforms = [["tq", "u32"], ["tk", "u32"], ["causal", "u32"], [
-  "scale",
-  "f32",
-]] as const;
+const attentionUniforms = [
+  ["tq", "u32"],
+  ["tk", "u32"],
+  ["causal", "u32"],
+  ["scale", "f32"],
+  ["heads", "u32"],
+  ["masked", "u32"],
+] as const;
 
 /**
  * Queries staged per tile by the dK/dV pass: 16, or 8 where two 16-query tiles of a wide head
@@ -49,10 +53,16 @@ export interface AttentionOptions {
   causal?: boolean;
   /** Multiplies q·k before the softmax (default 1/sqrt(D)). */
   scale?: number;
+  /**
+   * Key padding mask [B, Tk] (f32, no gradient): keys with a value below 0.5 are hidden from every
+   * query and head of their batch row. Each row must keep at least one visible key.
+   */
+  keyMask?: Tensor;
 }
 
 interface AttentionShape {
   bh: number;
+  heads: number;
   tq: number;
   tk: number;
   headDim: number;
@@ -83,7 +93,16 @@ function checkAttentionShapes(q: Tensor, k: Tensor, v: Tensor, causal: boolean):
     throw new Error(`attention: causal attention needs Tq <= Tk, got Tq ${tq} and Tk ${tk}`);
   }
   if (tk === 0 && tq > 0) throw new Error("attention: no keys (Tk = 0)");
-  return { bh: b * h, tq, tk, headDim: d };
+  return { bh: b * h, heads: h, tq, tk, headDim: d };
+}
+
+function checkKeyMask(mask: Tensor, q: Tensor, tk: number): void {
+  checkDType("attention", mask, "f32", "keyMask");
+  if (mask.shape.length !== 2 || mask.shape[0] !== q.shape[0] || mask.shape[1] !== tk) {
+    throw new Error(
+      `attention: keyMask must be [B,Tk] = [${q.shape[0]},${tk}], got ${formatShape(mask.shape)}`,
+    );
+  }
 }
 
 /**
@@ -105,17 +124,27 @@ export function attention(
   const causal = opts.causal ?? true;
   const shape = checkAttentionShapes(q, k, v, causal);
   const scale = opts.scale ?? 1 / Math.sqrt(shape.headDim);
+  if (opts.keyMask !== undefined) checkKeyMask(opts.keyMask, q, shape.tk);
+  // Without a mask the kernels still need a buffer at the mask's binding; q is never read there.
+  const keyMask = opts.keyMask ?? q;
   const dev = q.device;
   const out = Tensor.empty(dev, q.shape);
   const lse = Tensor.empty(dev, [shape.bh, shape.tq]);
-  const uniforms = { tq: shape.tq, tk: shape.tk, causal: causal ? 1 : 0, scale };
+  const uniforms = {
+    tq: shape.tq,
+    tk: shape.tk,
+    causal: causal ? 1 : 0,
+    scale,
+    heads: shape.heads,
+    masked: opts.keyMask === undefined ? 0 : 1,
+  };
   attentionKernel(dev, "attention_forward", shape.headDim).dispatch(dev, {
-    bindings: [q, k, v, out, lse],
+    bindings: [q, k, v, out, lse, keyMask],
     uniforms,
     workgroups: [Math.ceil(shape.tq / ROWS_PER_GROUP), shape.bh],
   });
   const recorded = recordOp("attention", out, [q, k, v], (gradOut) => {
-    const grads = attentionBackward(dev, shape, uniforms, q, k, v, out, lse, gradOut);
+    const grads = attentionBackward(dev, shape, uniforms, [q, k, v, keyMask], out, lse, gradOut);
     lse.release();
     return grads;
   });
@@ -132,9 +161,7 @@ function attentionBackward(
   dev: Device,
   shape: AttentionShape,
   uniforms: Record<string, number>,
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
+  [q, k, v, keyMask]: readonly Tensor[],
   out: Tensor,
   lse: Tensor,
   gradOut: Tensor,
@@ -150,7 +177,7 @@ function attentionBackward(
   if (q.requiresGrad) {
     dq = Tensor.empty(dev, q.shape);
     attentionKernel(dev, "attention_backward_query", shape.headDim).dispatch(dev, {
-      bindings: [q, k, v, gradOut, lse, delta, dq],
+      bindings: [q, k, v, gradOut, lse, delta, dq, keyMask],
       uniforms,
       workgroups: [Math.ceil(shape.tq / ROWS_PER_GROUP), shape.bh],
     });
@@ -165,9 +192,31 @@ function attentionBackward(
       uniforms,
       workgroups: [Math.ceil(shape.tk / ROWS_PER_GROUP), shape.bh],
     });
+    if (uniforms.masked !== 0) zeroMaskedKeyRows(dev, shape, keyMask, dk, dv);
   }
   delta.release();
   return [dq, dk, dv];
+}
+
+const keyRowsKernel = defineKernel({
+  shader: "attention",
+  entryPoint: "mask_key_rows",
+  uniforms: [["n", "u32"], ["tk", "u32"], ["heads", "u32"], ["head_dim", "u32"]],
+});
+
+/** Zeroes dK and dV rows of masked keys (a separate pass: see mask_key_rows in the shader). */
+function zeroMaskedKeyRows(
+  dev: Device,
+  shape: AttentionShape,
+  keyMask: Tensor,
+  dk: Tensor,
+  dv: Tensor,
+): void {
+  keyRowsKernel.dispatch(dev, {
+    bindings: [keyMask, dk, dv],
+    uniforms: { n: dk.size, tk: shape.tk, heads: shape.heads, head_dim: shape.headDim },
+    workgroups: grid1d(dk.size, 256),
+  });
 }
 
 const NEGATIVE_INFINITY_BITS = 0xff800000;

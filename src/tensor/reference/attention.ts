@@ -15,10 +15,14 @@ export interface AttentionDims {
   headDim: number;
 }
 
-/** Options of one attention call; `scale` defaults to 1/sqrt(D), `causal` to true. */
+/**
+ * Options of one attention call; `scale` defaults to 1/sqrt(D), `causal` to true. `keyMask`
+ * [B, Tk]: keys whose value is below 0.5 are hidden from every query and head of their batch row.
+ */
 export interface AttentionReferenceOptions {
   causal?: boolean;
   scale?: number;
+  keyMask?: ArrayLike<number>;
 }
 
 /** True when query `i` may attend to key `j` (KV-cache offset rule: j <= i + Tk - Tq). */
@@ -33,6 +37,7 @@ function attentionProbabilities(
   dims: AttentionDims,
   causal: boolean,
   scale: number,
+  keyMask?: ArrayLike<number>,
 ): { p: Float64Array; lse: Float64Array } {
   const { batch, heads, tq, tk, headDim: d } = dims;
   const bh = batch * heads;
@@ -43,7 +48,8 @@ function attentionProbabilities(
       const row = p.subarray((h * tq + i) * tk, (h * tq + i + 1) * tk);
       let max = -Infinity;
       for (let j = 0; j < tk; j++) {
-        if (!attentionAllowed(i, j, dims, causal)) {
+        const hidden = keyMask !== undefined && keyMask[Math.floor(h / heads) * tk + j] < 0.5;
+        if (hidden || !attentionAllowed(i, j, dims, causal)) {
           row[j] = -Infinity;
           continue;
         }
@@ -72,7 +78,7 @@ export function attentionForward(
   const { batch, heads, tq, tk, headDim: d } = dims;
   const causal = opts.causal ?? true;
   const scale = opts.scale ?? 1 / Math.sqrt(d);
-  const { p, lse } = attentionProbabilities(q, k, dims, causal, scale);
+  const { p, lse } = attentionProbabilities(q, k, dims, causal, scale, opts.keyMask);
   const out = new Float64Array(batch * heads * tq * d);
   for (let h = 0; h < batch * heads; h++) {
     for (let i = 0; i < tq; i++) {
@@ -101,7 +107,7 @@ export function attentionBackward(
   const { batch, heads, tq, tk, headDim: d } = dims;
   const causal = opts.causal ?? true;
   const scale = opts.scale ?? 1 / Math.sqrt(d);
-  const { p } = attentionProbabilities(q, k, dims, causal, scale);
+  const { p } = attentionProbabilities(q, k, dims, causal, scale, opts.keyMask);
   const dq = new Float64Array(batch * heads * tq * d);
   const dk = new Float64Array(batch * heads * tk * d);
   const dv = new Float64Array(batch * heads * tk * d);

@@ -15,6 +15,7 @@ import { registerSource } from "../../sources.ts";
 import { KeyedXoshiro128 } from "../../../util/random.ts";
 import { createTask } from "./registry.ts";
 import { CharVocab, sampleInSplit, type Task } from "./task.ts";
+import { MultiplicationStudySource, studyParams } from "./multiplication_study.ts";
 
 /** The `data` keys of a task source (besides `source: task`). */
 export const taskDataSchema = z.strictObject({
@@ -190,13 +191,16 @@ export class TaskSource implements BatchSource {
 export function createTaskSource(
   data: TaskDataConfig,
   ctx: { seed: number; seqLen: number },
-): TaskSource {
-  const source = new TaskSource(createTask(data.task, data.params), {
-    seed: ctx.seed,
-    maskPrompt: data.mask_prompt,
-    valFraction: data.val_fraction,
-    padTo: data.pad_to,
-  });
+): TaskSource | MultiplicationStudySource {
+  // The study's enumerated, bucketed problems are a source of their own (multiplication_study.ts).
+  const source = data.task === "multiplication" && data.params.format === "study"
+    ? new MultiplicationStudySource(studyParams(data.params), ctx.seed)
+    : new TaskSource(createTask(data.task, data.params), {
+      seed: ctx.seed,
+      maskPrompt: data.mask_prompt,
+      valFraction: data.val_fraction,
+      padTo: data.pad_to,
+    });
   if (source.seqLen > ctx.seqLen) {
     throw new UserError(
       `${source.name} needs sequences of ${source.seqLen} but model.max_seq_len is ${ctx.seqLen} ` +
