@@ -160,13 +160,18 @@ testNeeding(
   },
 );
 
-/** An attention variant that does not report its probabilities (no ctx.observeAttention). */
+/**
+ * An attention variant built from unfused ops that does not report its probabilities (no
+ * ctx.observeAttention; `ops.attention` would report itself).
+ */
 class SilentAttention extends CausalSelfAttention {
   override forward(x: Tensor, ctx: ForwardContext): Tensor {
     const [query, key, value] = this.cAttn.forwardSplit(x, 3);
     const { keys, values } = ctx.keysValues(key, value);
     const [q, k, v] = [query, keys, values].map((y) => ops.splitHeads(y, this.cfg.n_head));
-    return this.cProj.forward(ops.mergeHeads(ops.attention(q, k, v)));
+    const scores = ops.scale(ops.matmul(q, k, { transB: true }), 0.5);
+    const probs = ops.softmax(ops.causalMask(scores));
+    return this.cProj.forward(ops.mergeHeads(ops.matmul(probs, v)));
   }
 }
 
