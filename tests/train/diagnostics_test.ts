@@ -180,7 +180,7 @@ testNeeding(
 /** Attention whose scores are multiplied by `factor` (number or GPU scalar), as a researcher would. */
 function scaledGpt(factor: number | (() => Tensor)) {
   class ScaledAttention extends CausalSelfAttention {
-    override forward(x: Tensor, ctx: ForwardContext): Tensor {
+    override forward(x: Tensor, _ctx: ForwardContext): Tensor {
       const [query, key, value] = this.cAttn.forwardSplit(x, 3);
       const [q, k, v] = [query, key, value].map((y) => ops.splitHeads(y, this.cfg.n_head));
       const D = this.cfg.d_model / this.cfg.n_head;
