@@ -17,6 +17,8 @@ Modes (one):
   --eval                  val loss, perplexity, task metrics, progress to optimal (processes)
     --max-batches N       number of validation batches (default: the run's eval_batches)
   --prompt "<text>"       continue the text (KV-cached generation)
+    --beams N             beam search with N beams (1 = greedy) instead of sampling; --json
+                          adds the continuation's log-probability
   --chat                  interactive loop; commands: temp 0.5, topk 40, topp 0.9, reset, quit
   --perplexities <file>   per-token loss of each line: mean, max, min, count, ppl
     --per-position        also list every token's loss
@@ -90,6 +92,7 @@ export async function main(args: string[]): Promise<void> {
     json: { type: "boolean" },
     prompt: { type: "string" },
     "max-length": { type: "string" },
+    beams: { type: "string" },
     temperature: { type: "string" },
     "top-k": { type: "string" },
     "top-p": { type: "string" },
@@ -121,6 +124,7 @@ export async function main(args: string[]): Promise<void> {
       topP: opt("top-p", numberFlag),
     },
     maxLength: intFlag("max-length", v["max-length"], 100),
+    beams: opt("beams", intFlag),
     seed: opt("seed", intFlag),
     json: !!v.json,
     progress: v["no-progress"] ? false : undefined,

@@ -40,6 +40,8 @@ export interface ValidateOptions {
   mode: ValidateMode;
   sampling: SamplingOptions;
   maxLength: number;
+  /** Beam search with this many beams instead of sampling (`--prompt`). */
+  beams?: number;
   seed?: number;
   json: boolean;
   progress?: boolean;
@@ -74,6 +76,12 @@ export async function runValidate(
     throw new UserError(`--max-length: expected an integer ≥ 1, found ${opts.maxLength}`);
   }
   const mode = opts.mode;
+  if (opts.beams !== undefined) {
+    if (!(Number.isInteger(opts.beams) && opts.beams >= 1)) {
+      throw new UserError(`--beams: expected an integer ≥ 1, found ${opts.beams}`);
+    }
+    if (mode.kind !== "prompt") throw new UserError("--beams goes with --prompt (see --help)");
+  }
   const show = (value: unknown, text: string) =>
     io.out(opts.json ? JSON.stringify(value, null, 2) : text);
   if (mode.kind === "verify") {
@@ -179,17 +187,21 @@ async function prompt(
         `dropped its first ${ids.length - context}`,
     );
   }
-  const stream = !opts.json && io.write ? new TextStream(codec, ids, io.write, true) : null;
+  // A beam search knows its answer only at the end: nothing to stream.
+  const canStream = !opts.json && io.write && opts.beams === undefined;
+  const stream = canStream ? new TextStream(codec, ids, io.write!, true) : null;
   const result = await generate(loaded.model, ids, {
     ...opts.sampling,
     maxNewTokens: opts.maxLength,
     seed: opts.seed,
     stopId: codec.endId,
     onToken: stream ? (id) => stream.push(id) : undefined,
+    beams: opts.beams,
   });
   if (stream) return stream.finish();
   const completion = codec.decode(result.ids);
   // Decoding prompt and continuation together keeps the codec's own separators (ids: spaces).
   const whole = codec.decode([...ids, ...result.ids]);
-  show({ prompt: text, completion, ids: result.ids, stopped: result.stopped }, whole);
+  const beam = result.logProb === undefined ? {} : { beams: opts.beams, log_prob: result.logProb };
+  show({ prompt: text, completion, ids: result.ids, stopped: result.stopped, ...beam }, whole);
 }
