@@ -141,24 +141,34 @@ export async function writeAttentionMaps(
 }
 
 /**
- * The residual stream `[T, C]` after the embedding (`resid.0`) and after each block
- * (`resid.<l+1>`), from `GPT.forward(…, { capture: true })`.
+ * The residual stream after the embedding (`resid.0`) and after each block (`resid.<l+1>`), from
+ * `GPT.forward(…, { capture: true })`: `[T, C]` for one sequence of ids, `[B, T, C]` for a batch
+ * (several sequences, T the longest; rows past a sequence's end are 0). Causal attention makes
+ * each sequence's rows independent of the padding after it.
  */
 export async function residualStream(
   model: GPT,
-  ids: readonly number[],
+  ids: readonly number[] | readonly (readonly number[])[],
 ): Promise<Map<string, Float32Array>> {
+  const batch = typeof ids[0] === "number" ? null : ids as readonly (readonly number[])[];
+  const seqs = batch ?? [ids as readonly number[]];
+  const T = Math.max(...seqs.map((s) => s.length));
+  const flat = seqs.flatMap((s) => [...s, ...new Array(T - s.length).fill(0)]);
   // tidy frees everything the forward made except the residuals it returns.
   const residuals = tidy(() =>
     noGrad(() => {
-      const input = Tensor.fromArray(model.device, ids, [1, ids.length], { dtype: "i32" });
-      return model.forward(input, { capture: true, lastLogitsOnly: true }).residuals!;
+      const input = Tensor.fromArray(model.device, flat, [seqs.length, T], { dtype: "i32" });
+      return model.forward(input, { capture: true, lastLogitsOnly: batch === null })
+        .residuals!;
     })
   );
+  const C = model.config.d_model;
   const out = new Map<string, Float32Array>();
   for (const [i, r] of residuals.entries()) {
-    out.set(`resid.${i}`, await r.toArray() as Float32Array);
+    const values = await r.toArray() as Float32Array;
     r.release();
+    seqs.forEach((s, b) => values.fill(0, (b * T + s.length) * C, (b + 1) * T * C));
+    out.set(`resid.${i}`, values);
   }
   return out;
 }
