@@ -25,7 +25,8 @@ Modes (one):
   --attention "<text>"    attention maps (SVG, PNG, JSON) into <run>/attention/
     --layers 0,1          layers to draw (default all)
     --heads 0             heads to draw (default all)
-  --activations "<text>"  residual stream after every layer → <run>/activations/*.safetensors
+  --activations "<text>"  residual stream after every layer → <run>/activations/*.safetensors;
+                          repeat it for a batch (tensors [B,T,C], padding rows 0, ids -1)
   --verify                reload twice (identical), logged val loss reproduced, seeded sampling
                           deterministic; exit 1 when a check fails
 
@@ -77,7 +78,7 @@ function modeOf(v: Record<string, unknown>): ValidateMode {
         heads: indexList("heads", v.heads),
       };
     case "activations":
-      return { kind: "activations", text: text("activations") };
+      return { kind: "activations", texts: (v.activations as string[]).map(String) };
     default:
       return { kind: "verify" };
   }
@@ -103,7 +104,7 @@ export async function main(args: string[]): Promise<void> {
     attention: { type: "string" },
     layers: { type: "string" },
     heads: { type: "string" },
-    activations: { type: "string" },
+    activations: { type: "string", multiple: true },
     verify: { type: "boolean" },
     "no-progress": { type: "boolean" },
     help: { type: "boolean", short: "h" },

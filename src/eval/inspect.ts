@@ -195,3 +195,34 @@ export async function writeActivations(
   await writeSafetensors(path, tensors, { text, tokens: JSON.stringify(tokens) });
   return path;
 }
+
+/**
+ * Saves the residual stream of a batch of texts as `<dir>/<slug>.safetensors`: `resid.<i>` F32
+ * `[B, T, C]` (T the longest; rows past a sequence's end 0), `ids` I32 `[B, T]` (−1 past the
+ * end) and `lengths` I32 `[B]`; the texts and tokens in the metadata (JSON arrays).
+ */
+export async function writeBatchActivations(
+  dir: string,
+  texts: string[],
+  ids: number[][],
+  tokens: string[][],
+  residuals: Map<string, Float32Array>,
+  dModel: number,
+): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, `${textSlug(texts.join("\n"))}.safetensors`);
+  const B = ids.length;
+  const T = Math.max(...ids.map((s) => s.length));
+  const padded = Int32Array.from({ length: B * T }, (_, k) => ids[Math.floor(k / T)][k % T] ?? -1);
+  const tensors = new Map<string, SafetensorsTensor>();
+  tensors.set("ids", { dtype: "I32", shape: [B, T], data: padded });
+  tensors.set("lengths", { dtype: "I32", shape: [B], data: Int32Array.from(ids, (s) => s.length) });
+  for (const [name, data] of residuals) {
+    tensors.set(name, { dtype: "F32", shape: [B, T, dModel], data });
+  }
+  await writeSafetensors(path, tensors, {
+    texts: JSON.stringify(texts),
+    tokens: JSON.stringify(tokens),
+  });
+  return path;
+}

@@ -17,6 +17,7 @@ import {
   residualStream,
   writeActivations,
   writeAttentionMaps,
+  writeBatchActivations,
 } from "./inspect.ts";
 import { type LoadedModel, loadModel } from "./load.ts";
 import { formatPerplexities, perplexities } from "./perplexities.ts";
@@ -31,7 +32,7 @@ export type ValidateMode =
   | { kind: "chat" }
   | { kind: "perplexities"; file: string; perPosition: boolean }
   | { kind: "attention"; text: string; layers?: number[]; heads?: number[] }
-  | { kind: "activations"; text: string }
+  | { kind: "activations"; texts: string[] }
   | { kind: "verify" };
 
 /** Parsed `validate` options. */
@@ -142,20 +143,23 @@ export async function runValidate(
       return show({ tokens, files }, `${patterns.length} head(s) written:\n${files.join("\n")}`);
     }
     case "activations": {
-      const { codec, ids } = await inspectionInput(loaded, mode.text, io);
-      const residuals = await residualStream(loaded.model, ids);
-      const tokens = ids.map((id) => codec.label(id));
-      const file = await writeActivations(
-        join(loaded.artifactRoot, "activations"),
-        mode.text,
-        ids,
-        tokens,
-        residuals,
-        loaded.config.d_model,
-      );
+      const inputs = [];
+      for (const text of mode.texts) inputs.push(await inspectionInput(loaded, text, io));
+      const codec = inputs[0].codec;
+      const ids = inputs.map((x) => x.ids);
+      const single = ids.length === 1;
+      const residuals = await residualStream(loaded.model, single ? ids[0] : ids);
+      const tokens = ids.map((seq) => seq.map((id) => codec.label(id)));
+      const dir = join(loaded.artifactRoot, "activations");
+      const C = loaded.config.d_model;
+      const file = single
+        ? await writeActivations(dir, mode.texts[0], ids[0], tokens[0], residuals, C)
+        : await writeBatchActivations(dir, mode.texts, ids, tokens, residuals, C);
+      const T = Math.max(...ids.map((s) => s.length));
+      const shape = single ? `[${T}, ${C}]` : `[${ids.length}, ${T}, ${C}]`;
       return show(
-        { file, tensors: [...residuals.keys()], tokens },
-        `${residuals.size} residual-stream tensors [${ids.length}, ${loaded.config.d_model}] → ${file}`,
+        { file, tensors: [...residuals.keys()], tokens: single ? tokens[0] : tokens },
+        `${residuals.size} residual-stream tensors ${shape} → ${file}`,
       );
     }
   }

@@ -292,6 +292,22 @@ testNeeding(
         const back = await readSafetensors(saved);
         assert.deepEqual([...back.tensors.keys()].sort(), ["ids", "resid.0", "resid.1", "resid.2"]);
         assert.deepEqual(back.tensors.get("resid.2")!.shape, [5, 32]);
+        const batch = await validate([
+          "--checkpoint",
+          run,
+          "--activations",
+          "ROMEO",
+          "--activations",
+          "To be",
+          "--json",
+        ]);
+        assert.equal(batch.code, 0, batch.stderr);
+        const many = await readSafetensors(JSON.parse(batch.stdout).file);
+        assert.deepEqual(many.tensors.get("resid.2")!.shape, [2, 5, 32]);
+        assert.deepEqual([...many.tensors.get("lengths")!.data], [5, 5]);
+        const first = (many.tensors.get("resid.2")!.data as Float32Array).subarray(0, 5 * 32);
+        const one = back.tensors.get("resid.2")!.data as Float32Array;
+        first.forEach((v, i) => assert.ok(Math.abs(v - one[i]) < 1e-5));
       });
 
       await t.step("--verify", async () => {
