@@ -6,7 +6,9 @@
 
 export { UserError } from "./src/util/errors.ts";
 export { Device } from "./src/gpu/device.ts";
-export { noGrad, Tensor, tidy } from "./src/tensor/tensor.ts";
+export { noGrad, stepScope, Tensor, tidy, untracked } from "./src/tensor/tensor.ts";
+export { observeAttention } from "./src/tensor/ops/attention.ts";
+export type { AttentionReport } from "./src/tensor/ops/attention.ts";
 export type { DType } from "./src/tensor/tensor.ts";
 export { ops } from "./src/tensor/ops.ts";
 export { ParameterSet } from "./src/tensor/parameters.ts";

@@ -19,13 +19,16 @@ Modes (one):
   --eval                  val loss, perplexity, task metrics, progress to optimal (processes)
     --max-batches N       number of validation batches (default: the run's eval_batches)
   --prompt "<text>"       continue the text (KV-cached generation)
+    --beams N             beam search with N beams (1 = greedy) instead of sampling; --json
+                          adds the continuation's log-probability
   --chat                  interactive loop; commands: temp 0.5, topk 40, topp 0.9, reset, quit
   --perplexities <file>   per-token loss of each line: mean, max, min, count, ppl
     --per-position        also list every token's loss
   --attention "<text>"    attention maps (SVG, PNG, JSON) into <run>/attention/
     --layers 0,1          layers to draw (default all)
     --heads 0             heads to draw (default all)
-  --activations "<text>"  residual stream after every layer → <run>/activations/*.safetensors
+  --activations "<text>"  residual stream after every layer → <run>/activations/*.safetensors;
+                          repeat it for a batch (tensors [B,T,C], padding rows 0, ids -1)
   --verify                reload twice (identical), logged val loss reproduced, seeded sampling
                           deterministic; exit 1 when a check fails
 
@@ -79,7 +82,7 @@ function modeOf(v: Record<string, unknown>): ValidateMode {
         heads: indexList("heads", v.heads),
       };
     case "activations":
-      return { kind: "activations", text: text("activations") };
+      return { kind: "activations", texts: (v.activations as string[]).map(String) };
     default:
       return { kind: "verify" };
   }
@@ -94,6 +97,7 @@ export async function main(args: string[]): Promise<void> {
     json: { type: "boolean" },
     prompt: { type: "string" },
     "max-length": { type: "string" },
+    beams: { type: "string" },
     temperature: { type: "string" },
     "top-k": { type: "string" },
     "top-p": { type: "string" },
@@ -104,7 +108,7 @@ export async function main(args: string[]): Promise<void> {
     attention: { type: "string" },
     layers: { type: "string" },
     heads: { type: "string" },
-    activations: { type: "string" },
+    activations: { type: "string", multiple: true },
     verify: { type: "boolean" },
     "no-progress": { type: "boolean" },
     import: { type: "string", multiple: true },
@@ -128,6 +132,7 @@ export async function main(args: string[]): Promise<void> {
       topP: opt("top-p", numberFlag),
     },
     maxLength: intFlag("max-length", v["max-length"], 100),
+    beams: opt("beams", intFlag),
     seed: opt("seed", intFlag),
     json: !!v.json,
     progress: v["no-progress"] ? false : undefined,

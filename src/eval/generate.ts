@@ -9,6 +9,7 @@
 
 import type { GPT } from "../nn/gpt.ts";
 import { KVCache } from "../nn/kv_cache.ts";
+import { beamSearch } from "./beam.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { UserError } from "../util/errors.ts";
 import type { ChatModel } from "./chat.ts";
@@ -28,6 +29,11 @@ export interface GenerateOptions extends SamplingOptions {
   stopId?: number | null;
   /** Called with each new id as soon as it is chosen (streaming output). */
   onToken?: (id: number) => void;
+  /**
+   * Beam search with this many beams instead of sampling (temperature, top-k/p and seed are then
+   * unused; `onToken` hears the ids once the search ends). 1 is greedy.
+   */
+  beams?: number;
 }
 
 /** What {@link generate} produced. */
@@ -38,6 +44,8 @@ export interface GenerateResult {
   droppedPromptTokens: number;
   /** True when generation ended at `stopId`. */
   stopped: boolean;
+  /** Σ log-probability of the new tokens (beam search only). */
+  logProb?: number;
 }
 
 /**
@@ -68,6 +76,15 @@ export async function generate(
   const context = model.config.max_seq_len;
   const dropped = Math.max(0, promptIds.length - context);
   const tokens = promptIds.slice(dropped);
+  if (opts.beams !== undefined) {
+    const found = await beamSearch(model, tokens, {
+      beams: opts.beams,
+      maxNewTokens: opts.maxNewTokens,
+      stopId: opts.stopId,
+    });
+    found.ids.forEach((id) => opts.onToken?.(id));
+    return { ...found, droppedPromptTokens: dropped };
+  }
   const rng = new SamplingRng(opts.seed ?? (Math.random() * 2 ** 32) >>> 0);
   const next = opts.useCache === false ? recomputingStepper(model) : cachedStepper(model);
   const out: number[] = [];

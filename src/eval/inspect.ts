@@ -141,24 +141,34 @@ export async function writeAttentionMaps(
 }
 
 /**
- * The residual stream `[T, C]` after the embedding (`resid.0`) and after each block
- * (`resid.<l+1>`), from `GPT.forward(…, { capture: true })`.
+ * The residual stream after the embedding (`resid.0`) and after each block (`resid.<l+1>`), from
+ * `GPT.forward(…, { capture: true })`: `[T, C]` for one sequence of ids, `[B, T, C]` for a batch
+ * (several sequences, T the longest; rows past a sequence's end are 0). Causal attention makes
+ * each sequence's rows independent of the padding after it.
  */
 export async function residualStream(
   model: GPT,
-  ids: readonly number[],
+  ids: readonly number[] | readonly (readonly number[])[],
 ): Promise<Map<string, Float32Array>> {
+  const batch = typeof ids[0] === "number" ? null : ids as readonly (readonly number[])[];
+  const seqs = batch ?? [ids as readonly number[]];
+  const T = Math.max(...seqs.map((s) => s.length));
+  const flat = seqs.flatMap((s) => [...s, ...new Array(T - s.length).fill(0)]);
   // tidy frees everything the forward made except the residuals it returns.
   const residuals = tidy(() =>
     noGrad(() => {
-      const input = Tensor.fromArray(model.device, ids, [1, ids.length], { dtype: "i32" });
-      return model.forward(input, { capture: true, lastLogitsOnly: true }).residuals!;
+      const input = Tensor.fromArray(model.device, flat, [seqs.length, T], { dtype: "i32" });
+      return model.forward(input, { capture: true, lastLogitsOnly: batch === null })
+        .residuals!;
     })
   );
+  const C = model.config.d_model;
   const out = new Map<string, Float32Array>();
   for (const [i, r] of residuals.entries()) {
-    out.set(`resid.${i}`, await r.toArray() as Float32Array);
+    const values = await r.toArray() as Float32Array;
     r.release();
+    seqs.forEach((s, b) => values.fill(0, (b * T + s.length) * C, (b + 1) * T * C));
+    out.set(`resid.${i}`, values);
   }
   return out;
 }
@@ -183,5 +193,36 @@ export async function writeActivations(
     tensors.set(name, { dtype: "F32", shape: [ids.length, dModel], data });
   }
   await writeSafetensors(path, tensors, { text, tokens: JSON.stringify(tokens) });
+  return path;
+}
+
+/**
+ * Saves the residual stream of a batch of texts as `<dir>/<slug>.safetensors`: `resid.<i>` F32
+ * `[B, T, C]` (T the longest; rows past a sequence's end 0), `ids` I32 `[B, T]` (−1 past the
+ * end) and `lengths` I32 `[B]`; the texts and tokens in the metadata (JSON arrays).
+ */
+export async function writeBatchActivations(
+  dir: string,
+  texts: string[],
+  ids: number[][],
+  tokens: string[][],
+  residuals: Map<string, Float32Array>,
+  dModel: number,
+): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, `${textSlug(texts.join("\n"))}.safetensors`);
+  const B = ids.length;
+  const T = Math.max(...ids.map((s) => s.length));
+  const padded = Int32Array.from({ length: B * T }, (_, k) => ids[Math.floor(k / T)][k % T] ?? -1);
+  const tensors = new Map<string, SafetensorsTensor>();
+  tensors.set("ids", { dtype: "I32", shape: [B, T], data: padded });
+  tensors.set("lengths", { dtype: "I32", shape: [B], data: Int32Array.from(ids, (s) => s.length) });
+  for (const [name, data] of residuals) {
+    tensors.set(name, { dtype: "F32", shape: [B, T, dModel], data });
+  }
+  await writeSafetensors(path, tensors, {
+    texts: JSON.stringify(texts),
+    tokens: JSON.stringify(tokens),
+  });
   return path;
 }

@@ -19,6 +19,7 @@ import {
   residualStream,
   writeActivations,
   writeAttentionMaps,
+  writeBatchActivations,
 } from "./inspect.ts";
 import { type LoadedModel, loadModel } from "./load.ts";
 import { formatPerplexities, perplexities } from "./perplexities.ts";
@@ -33,7 +34,7 @@ export type ValidateMode =
   | { kind: "chat" }
   | { kind: "perplexities"; file: string; perPosition: boolean }
   | { kind: "attention"; text: string; layers?: number[]; heads?: number[] }
-  | { kind: "activations"; text: string }
+  | { kind: "activations"; texts: string[] }
   | { kind: "verify" };
 
 /** Parsed `validate` options. */
@@ -42,6 +43,8 @@ export interface ValidateOptions {
   mode: ValidateMode;
   sampling: SamplingOptions;
   maxLength: number;
+  /** Beam search with this many beams instead of sampling (`--prompt`). */
+  beams?: number;
   seed?: number;
   json: boolean;
   progress?: boolean;
@@ -78,6 +81,12 @@ export async function runValidate(
   // Encoder–decoders decode differently (memory once, decoder cache): their own module.
   if (await isEncDecCheckpoint(opts.checkpoint)) return await runEncDecValidate(opts, io);
   const mode = opts.mode;
+  if (opts.beams !== undefined) {
+    if (!(Number.isInteger(opts.beams) && opts.beams >= 1)) {
+      throw new UserError(`--beams: expected an integer ≥ 1, found ${opts.beams}`);
+    }
+    if (mode.kind !== "prompt") throw new UserError("--beams goes with --prompt (see --help)");
+  }
   const show = (value: unknown, text: string) =>
     io.out(opts.json ? JSON.stringify(value, null, 2) : text);
   if (mode.kind === "verify") {
@@ -143,20 +152,23 @@ export async function runValidate(
       return show({ tokens, files }, `${patterns.length} head(s) written:\n${files.join("\n")}`);
     }
     case "activations": {
-      const { codec, ids } = await inspectionInput(loaded, mode.text, io);
-      const residuals = await residualStream(loaded.model, ids);
-      const tokens = ids.map((id) => codec.label(id));
-      const file = await writeActivations(
-        join(loaded.artifactRoot, "activations"),
-        mode.text,
-        ids,
-        tokens,
-        residuals,
-        loaded.config.d_model,
-      );
+      const inputs = [];
+      for (const text of mode.texts) inputs.push(await inspectionInput(loaded, text, io));
+      const codec = inputs[0].codec;
+      const ids = inputs.map((x) => x.ids);
+      const single = ids.length === 1;
+      const residuals = await residualStream(loaded.model, single ? ids[0] : ids);
+      const tokens = ids.map((seq) => seq.map((id) => codec.label(id)));
+      const dir = join(loaded.artifactRoot, "activations");
+      const C = loaded.config.d_model;
+      const file = single
+        ? await writeActivations(dir, mode.texts[0], ids[0], tokens[0], residuals, C)
+        : await writeBatchActivations(dir, mode.texts, ids, tokens, residuals, C);
+      const T = Math.max(...ids.map((s) => s.length));
+      const shape = single ? `[${T}, ${C}]` : `[${ids.length}, ${T}, ${C}]`;
       return show(
-        { file, tensors: [...residuals.keys()], tokens },
-        `${residuals.size} residual-stream tensors [${ids.length}, ${loaded.config.d_model}] → ${file}`,
+        { file, tensors: [...residuals.keys()], tokens: single ? tokens[0] : tokens },
+        `${residuals.size} residual-stream tensors ${shape} → ${file}`,
       );
     }
   }
@@ -188,17 +200,21 @@ async function prompt(
         `dropped its first ${ids.length - context}`,
     );
   }
-  const stream = !opts.json && io.write ? new TextStream(codec, ids, io.write, true) : null;
+  // A beam search knows its answer only at the end: nothing to stream.
+  const canStream = !opts.json && io.write && opts.beams === undefined;
+  const stream = canStream ? new TextStream(codec, ids, io.write!, true) : null;
   const result = await generate(loaded.model, ids, {
     ...opts.sampling,
     maxNewTokens: opts.maxLength,
     seed: opts.seed,
     stopId: codec.endId,
     onToken: stream ? (id) => stream.push(id) : undefined,
+    beams: opts.beams,
   });
   if (stream) return stream.finish();
   const completion = codec.decode(result.ids);
   // Decoding prompt and continuation together keeps the codec's own separators (ids: spaces).
   const whole = codec.decode([...ids, ...result.ids]);
-  show({ prompt: text, completion, ids: result.ids, stopped: result.stopped }, whole);
+  const beam = result.logProb === undefined ? {} : { beams: opts.beams, log_prob: result.logProb };
+  show({ prompt: text, completion, ids: result.ids, stopped: result.stopped, ...beam }, whole);
 }

@@ -17,6 +17,7 @@
 import type { Device } from "../gpu/device.ts";
 import type { ParameterSet } from "../tensor/parameters.ts";
 import { ops } from "../tensor/ops.ts";
+import { attentionProbabilities, observeAttention } from "../tensor/ops/attention.ts";
 import { isGradEnabled, noGrad, Tensor, untracked } from "../tensor/tensor.ts";
 import { UserError } from "../util/errors.ts";
 import { Embedding, LayerNorm, Linear } from "./layers.ts";
@@ -52,8 +53,9 @@ export interface ForwardOptions {
   /** Logits of the last position only (`[1,1,V]`, batch 1): what decoding samples from. */
   lastLogitsOnly?: boolean;
   /**
-   * Receives each layer's attention probabilities `[B,H,Tq,Tk]`, materialised with unfused ops
-   * (the fused kernel never stores them). The callee owns (and must release) the tensor.
+   * Receives each layer's attention probabilities `[B,H,Tq,Tk]` as its attention used them (its
+   * scale, its mask), materialised with unfused ops (the fused kernel never stores them). The
+   * callee owns (and must release) the tensor.
    */
   onAttention?: (layer: number, probs: Tensor) => void;
 }
@@ -115,32 +117,25 @@ export class ForwardContext {
     return cache ? cache.append(this.layer, keys, values) : { keys, values };
   }
 
-  /** Hands the current layer's attention probabilities to `onAttention` when one is set. */
-  observeAttention(q: Tensor, k: Tensor, scale?: number): void {
+  /**
+   * Hands the current layer's attention probabilities to `onAttention` when one is set. Calls of
+   * `ops.attention` report themselves (with their own scale and mask); an attention built from
+   * unfused ops calls this with the scores' scale (a later report of a layer replaces an earlier).
+   */
+  observeAttention(q: Tensor, k: Tensor, scale?: number | Tensor): void {
     const hook = this.opts.onAttention;
     // The hook owns the matrix, so it must outlive the evaluation's tidy scope.
     if (hook) hook(this.layer, untracked(() => attentionProbabilities(q, k, scale)));
   }
+
+  /** Runs the blocks of a forward so that every `ops.attention` inside reports to the hook. */
+  observeBlocks<T>(fn: () => T): T {
+    const hook = this.opts.onAttention;
+    return hook ? observeAttention((r) => hook(this.layer, r.probs), fn) : fn();
+  }
 }
 
-/**
- * softmax(scale · q kᵀ) with the causal (KV-cache) mask, from unfused ops: q [B,H,Tq,D],
- * k [B,H,Tk,D] → [B,H,Tq,Tk]; scale defaults to 1/√D. This is the matrix the fused attention
- * never stores.
- */
-export function attentionProbabilities(q: Tensor, k: Tensor, scale?: number): Tensor {
-  return noGrad(() => {
-    const D = q.shape[q.shape.length - 1];
-    const raw = ops.matmul(q, k, { transB: true });
-    const scores = ops.scale(raw, scale ?? 1 / Math.sqrt(D));
-    raw.release();
-    const masked = ops.causalMask(scores);
-    scores.release();
-    const probs = ops.softmax(masked);
-    masked.release();
-    return probs;
-  });
-}
+export { attentionProbabilities };
 
 /** Multi-head causal self-attention with a fused QKV projection. */
 export class CausalSelfAttention {
@@ -170,7 +165,7 @@ export class CausalSelfAttention {
       q = ops.rope(q, { offset: ctx.positionOffset, base: this.cfg.rope_base });
       k = ops.rope(k, { base: this.cfg.rope_base });
     }
-    ctx.observeAttention(q, k);
+    // ops.attention reports its probabilities to ctx's onAttention hook by itself.
     const y = ops.attention(q, k, v, { causal: true });
     return ctx.drop(this.cProj.forward(ops.mergeHeads(y)));
   }
@@ -327,11 +322,15 @@ export class GPT {
     if (this.wpe) x = ops.add(x, this.wpe.forward(this.positions(offset, seqLen))); // + [T,C]
     x = ctx.drop(x);
     if (opts.capture) residuals.push(x);
-    for (const [layer, block] of this.h.entries()) {
-      ctx.layer = layer;
-      x = block.forward(x, ctx);
-      if (opts.capture) residuals.push(x);
-    }
+    x = ctx.observeBlocks(() => {
+      let h = x;
+      for (const [layer, block] of this.h.entries()) {
+        ctx.layer = layer;
+        h = block.forward(h, ctx);
+        if (opts.capture) residuals.push(h);
+      }
+      return h;
+    });
     if (opts.lastLogitsOnly) {
       const last = x.view((seqLen - 1) * c.d_model, [1, 1, c.d_model]);
       x = last.bindable ? last : last.clone();

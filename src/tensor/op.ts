@@ -57,6 +57,7 @@ export function recordOp(
   inputs: readonly Tensor[],
   backward: GradNode["backward"],
 ): Tensor {
+  out.madeBy ??= op;
   if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs, backward };
@@ -67,8 +68,8 @@ export function recordOp(
 /** Checks that inputs are live, on one device, and not f16 (storage only, see `ops.cast`). */
 export function checkInputs(op: string, ...tensors: Tensor[]): void {
   const dev = tensors[0]?.device;
-  for (const t of tensors) {
-    t.check();
+  for (const [i, t] of tensors.entries()) {
+    t.check(`${op} (input ${i})`);
     if (t.device !== dev) throw new Error(`${op}: tensors live on different devices`);
     if (t.dtype === "f16") {
       throw new Error(`${op}: f16 tensors are storage only; convert with ops.cast(x, "f32") first`);

@@ -5,8 +5,18 @@
 
 /** Anything a scope can free (a Tensor). */
 export interface Releasable {
-  release(): void;
+  /** Frees it; `reason` is what a later use's error message says freed it. */
+  release(reason?: string): void;
+  /** True when `retain()` asked to keep it (step scopes spare it). */
+  readonly retained?: boolean;
 }
+
+/** Why `tidy` freed a tensor (shown when it is used afterwards). */
+export const TIDY_REASON = "freed by tidy() at the end of the block that made it";
+
+/** Why a training step freed a tensor (shown when it is used afterwards). */
+export const STEP_REASON = "freed at the end of the training step that made it (a temporary of " +
+  "the step); make a cache with untracked() or keep it with .retain()";
 
 let gradEnabled = true;
 
@@ -55,9 +65,32 @@ export function tidy<T>(fn: () => T): T {
   collectCreated(result, created, keep, 0);
   for (const t of scope) {
     if (keep.has(t)) scopes.at(-1)?.push(t); // survivors belong to the enclosing scope
-    else t.release();
+    else t.release(TIDY_REASON);
   }
   return result;
+}
+
+/**
+ * Runs one training step's `fn` and then frees every tensor created inside it that is still
+ * alive and not `retain()`ed: temporaries that no backward frees (made under `noGrad` inside a
+ * forward, or from inputs that need no gradient) would otherwise leak a little every step.
+ * Caches that must outlive the step are made with `untracked()`. Returns `fn`'s result, which
+ * must not be a tensor made inside (read numbers out first).
+ *
+ * @example
+ * ```ts
+ * stepScope(() => model.forward(ids, { targets }).loss!.backward());
+ * ```
+ */
+export function stepScope<T>(fn: () => T): T {
+  const scope: Releasable[] = [];
+  scopes.push(scope);
+  try {
+    return fn();
+  } finally {
+    scopes.pop();
+    for (const t of scope) if (!t.retained) t.release(STEP_REASON);
+  }
 }
 
 /** Adds to `keep` every object of `created` reachable from `value` (arrays/objects, 3 deep). */

@@ -6,10 +6,10 @@
 import type { Device } from "../gpu/device.ts";
 import { defineKernel, grid1d } from "../gpu/kernel.ts";
 import type { BufferRegion } from "../gpu/recorder.ts";
-import { isGradEnabled, noGrad, registerInScope } from "./scope.ts";
+import { isGradEnabled, noGrad, registerInScope, untracked } from "./scope.ts";
 import { Storage } from "./storage.ts";
 
-export { isGradEnabled, noGrad, tidy, untracked } from "./scope.ts";
+export { isGradEnabled, noGrad, stepScope, tidy, untracked } from "./scope.ts";
 export { Storage } from "./storage.ts";
 
 /**
@@ -82,7 +82,10 @@ export class Tensor implements BufferRegion {
   readonly #storage: Storage;
   readonly #offset: number;
   #released = false;
+  #releaseReason = "";
   #retained = false;
+  /** Name of the op that produced this tensor (set by `recordOp`), for error messages. */
+  madeBy: string | null = null;
   #graphFreed = false;
   #hostValues: Int32Array | Uint32Array | null = null;
 
@@ -249,16 +252,28 @@ export class Tensor implements BufferRegion {
     });
   }
 
-  /** Keeps this tensor alive when `backward()` frees the graph's intermediate tensors. */
+  /**
+   * Keeps this tensor alive when `backward()` frees the graph's intermediate tensors and when
+   * its training step ends (see `stepScope`).
+   */
   retain(): this {
     this.#retained = true;
     return this;
   }
 
-  /** Returns the memory to the pool; any later use throws "tensor was released". */
-  release(): void {
+  /** True after `retain()`. */
+  get retained(): boolean {
+    return this.#retained;
+  }
+
+  /**
+   * Returns the memory to the pool; any later use throws an error naming the op that made the
+   * tensor, its shape and `reason` (default: "released by release()").
+   */
+  release(reason = "released by release()"): void {
     if (this.#released) return;
     this.#released = true;
+    this.#releaseReason = reason;
     this.node = null;
     this.#storage.drop();
   }
@@ -283,19 +298,24 @@ export class Tensor implements BufferRegion {
     const order = topologicalOrder(this);
     noGrad(() => runBackward(this, order));
     for (const t of order) {
-      if (t.node !== null && t !== this && !t.#retained) t.release();
+      if (t.node !== null && t !== this && !t.#retained) t.release(BACKWARD_REASON);
       t.node = null;
     }
     this.#graphFreed = this.#graphFreed || order.length > 1;
   }
 
-  /** Throws when released; ops call it on every input. */
-  check(): void {
-    this.#check();
+  /** Throws when released; ops call it on every input (`use` names the op, for the message). */
+  check(use?: string): void {
+    this.#check(use);
   }
 
-  #check(): void {
-    if (this.#released) throw new Error("tensor was released");
+  #check(use?: string): void {
+    if (!this.#released) return;
+    const what = `${this.madeBy ? `the output of ${this.madeBy}` : "a tensor"} ` +
+      `${formatShape(this.shape)}`;
+    throw new Error(
+      `${use ? `${use}: ` : ""}tensor was released: ${what} was ${this.#releaseReason}`,
+    );
   }
 
   /**
@@ -318,6 +338,9 @@ export class Tensor implements BufferRegion {
     return { buffer: this.buffer, byteOffset: this.byteOffset, byteLength: this.byteLength };
   }
 }
+
+/** Why `backward()` freed a graph intermediate (shown when it is used afterwards). */
+const BACKWARD_REASON = "freed by backward(); keep it with .retain()";
 
 function resolveShape(
   shape: readonly number[],
@@ -391,7 +414,8 @@ function runBackward(root: Tensor, order: Tensor[]): void {
     if (g === undefined) continue;
     grads.delete(t);
     if (t.node === null) {
-      if (t.grad === null) t.grad = Tensor.zeros(dev, t.shape);
+      // A leaf's gradient belongs to the leaf, not to the step or scope that first made it.
+      if (t.grad === null) t.grad = untracked(() => Tensor.zeros(dev, t.shape));
       accumulateInto(t.grad, g);
       drop(g);
       continue;

@@ -59,8 +59,9 @@ function layerNormRow(
 }
 
 /**
- * Entropy (nats) of causal attention of one head at `position`, recomputed on the CPU from the
- * block's input residual `x` ([T, C] of one sequence) and its ln_1 and c_attn parameters.
+ * Entropy (nats) of causal attention of one head at `position`, recomputed on the CPU (float64)
+ * from the block's input residual `x` ([T, C] of one sequence) and its ln_1 and c_attn
+ * parameters: the oracle of the diagnostic, which reads the probabilities the model used.
  */
 export function attentionEntropy(opts: {
   x: Float32Array;
@@ -73,6 +74,8 @@ export function attentionEntropy(opts: {
   lnEps: number;
   cAttnWeight: Float32Array; // [3C, C]
   cAttnBias?: Float32Array; // [3C]
+  /** Multiplies q·k (default 1/√D, as `ops.attention`). */
+  scale?: number;
 }): number {
   const { dModel: C, nHead, head, position } = opts;
   const D = C / nHead;
@@ -94,7 +97,7 @@ export function attentionEntropy(opts: {
     const k = project(norm(j), 1);
     let s = 0;
     for (let d = 0; d < D; d++) s += q[d] * k[d];
-    scores[j] = s / Math.sqrt(D);
+    scores[j] = s * (opts.scale ?? 1 / Math.sqrt(D));
   }
   const max = Math.max(...scores);
   let z = 0;
@@ -105,6 +108,33 @@ export function attentionEntropy(opts: {
     if (p > 0) entropy -= p * Math.log(p);
   }
   return entropy;
+}
+
+/** Entropy (nats) of one probability row. */
+export function rowEntropy(row: ArrayLike<number>): number {
+  let entropy = 0;
+  for (let j = 0; j < row.length; j++) if (row[j] > 0) entropy -= row[j] * Math.log(row[j]);
+  return entropy;
+}
+
+/**
+ * Mean entropy of `samples` (head, query) rows of attention probabilities `probs` [1,H,T,T],
+ * spread over heads and over positions (later positions see more keys).
+ */
+export function sampledEntropy(
+  probs: Float32Array,
+  heads: number,
+  seqLen: number,
+  samples: number,
+): number {
+  let total = 0;
+  for (let s = 0; s < samples; s++) {
+    const head = s % heads;
+    const position = Math.round(((s + 1) * (seqLen - 1)) / samples);
+    const start = (head * seqLen + position) * seqLen;
+    total += rowEntropy(probs.subarray(start, start + seqLen));
+  }
+  return total / samples;
 }
 
 /** Runs the diagnostics a config switches on. */
@@ -147,19 +177,35 @@ export class Diagnostics {
     return out;
   }
 
-  /** Residual norms and attention entropy from one captured forward of validation batch 0. */
+  /**
+   * Residual norms and attention entropy from one captured forward of validation batch 0. The
+   * entropy is that of the probabilities each layer's attention reported (its own scale and
+   * mask), not a recomputation.
+   */
   private async fromResiduals(): Promise<Record<string, number | number[] | null>> {
     const batch = this.source.valBatch(0, 1);
     const C = this.model.config.d_model;
     const L = this.model.config.n_layer;
+    const probs = new Map<number, Tensor>();
+    const onAttention = this.cfg.attention_entropy
+      ? (layer: number, p: Tensor) => {
+        probs.get(layer)?.release();
+        probs.set(layer, p);
+      }
+      : undefined;
     const residuals = tidy(() =>
       noGrad(() => {
         const ids = Tensor.fromArray(this.dev, batch.inputs, [1, batch.seqLen], { dtype: "i32" });
-        return this.model.forward(ids, { capture: true }).residuals!;
+        return this.model.forward(ids, { capture: true, onAttention }).residuals!;
       })
     );
     const values = await Promise.all(residuals.map((r) => r.toArray() as Promise<Float32Array>));
     for (const r of residuals) r.release();
+    const probValues = new Map<number, Float32Array>();
+    for (const [layer, p] of probs) {
+      probValues.set(layer, await p.toArray() as Float32Array);
+      p.release();
+    }
     const out: Record<string, number | number[] | null> = {};
     if (this.cfg.activation_norms) {
       // residuals[0] is the embedding output; residuals[i] is the output of block i-1.
@@ -168,37 +214,15 @@ export class Diagnostics {
       out["act_norm/embedding"] = meanRowNorm(values[0], C);
     }
     if (this.cfg.attention_entropy) {
-      out.attention_entropy = this.model.config.positional === "rope"
-        ? null // the CPU recomputation does not rotate q and k
-        : await this.entropyPerLayer(values, batch.seqLen);
+      // A layer whose attention reports nothing (built from unfused ops without
+      // ctx.observeAttention) has no entropy: null rather than a guess.
+      const samples = this.cfg.entropy_samples;
+      const heads = this.model.config.n_head;
+      out.attention_entropy = Array.from({ length: L }, (_, l) => {
+        const p = probValues.get(l);
+        return p ? sampledEntropy(p, heads, batch.seqLen, samples) : null;
+      }) as number[];
     }
     return out;
-  }
-
-  private async entropyPerLayer(values: Float32Array[], seqLen: number): Promise<number[]> {
-    const cfg = this.model.config;
-    const params = await this.model.params.read();
-    const samples = this.cfg.entropy_samples;
-    const perLayer: number[] = [];
-    for (let l = 0; l < cfg.n_layer; l++) {
-      let total = 0;
-      for (let s = 0; s < samples; s++) {
-        // Spread the samples over heads and over positions (later positions see more keys).
-        total += attentionEntropy({
-          x: values[l],
-          dModel: cfg.d_model,
-          nHead: cfg.n_head,
-          head: s % cfg.n_head,
-          position: Math.round(((s + 1) * (seqLen - 1)) / samples),
-          lnWeight: params.get(`h.${l}.ln_1.weight`)!,
-          lnBias: params.get(`h.${l}.ln_1.bias`),
-          lnEps: cfg.ln_eps ?? 1e-5,
-          cAttnWeight: params.get(`h.${l}.attn.c_attn.weight`)!,
-          cAttnBias: params.get(`h.${l}.attn.c_attn.bias`),
-        });
-      }
-      perLayer.push(total / samples);
-    }
-    return perLayer;
   }
 }

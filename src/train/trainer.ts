@@ -19,7 +19,7 @@ import type { LanguageModel } from "../nn/registry.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { learningRate } from "../optim/schedule.ts";
 import { ops } from "../tensor/ops.ts";
-import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { noGrad, stepScope, Tensor } from "../tensor/tensor.ts";
 import { GpuError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { ProgressBar } from "../util/progress.ts";
@@ -33,6 +33,7 @@ import {
 } from "./checkpoint.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { EvalInterrupted, evaluate } from "./evaluate.ts";
+import { LeakDetector } from "./leak.ts";
 import { type MetricsLine, MetricsWriter, rewindMetrics } from "./metrics.ts";
 import { checkFootprintFitsDevice } from "./model_fit.ts";
 import { type PreparedRun, prepareRun } from "./prepare.ts";
@@ -147,6 +148,7 @@ class TrainingLoop {
   private bestCheckpointLoss = Infinity;
   private readonly diagnostics: Diagnostics;
   private readonly hooks: HookRunner;
+  private readonly leaks = new LeakDetector();
 
   constructor(
     private readonly cfg: Config,
@@ -304,6 +306,8 @@ class TrainingLoop {
         this.state.step++;
         this.state.tokens += this.tokensPerStep;
         windowSteps++;
+        const leak = this.leaks.observe(this.state.step, this.dev.bytesInUse());
+        if (leak) this.event("leak", leak);
         const diag = this.diagnostics.due(this.state.step)
           ? await this.diagnostics.afterStep(this.state.step)
           : null;
@@ -386,16 +390,17 @@ class TrainingLoop {
         index,
       );
       const [x, y] = this.upload(batch, inputs, targets);
-      const { loss } = this.model.forward(x, {
-        targets: y,
-        train: true,
-        dropoutSeed: dropoutSeed(this.cfg.seed, index),
+      // The step scope frees what no backward does (temporaries a forward made under noGrad).
+      stepScope(() => {
+        const { loss } = this.model.forward(x, {
+          targets: y,
+          train: true,
+          dropoutSeed: dropoutSeed(this.cfg.seed, index),
+        });
+        noGrad(() => ops.accumulate(lossSum, loss!));
+        const scaled = t.grad_accum_steps > 1 ? ops.scale(loss!, 1 / t.grad_accum_steps) : loss!;
+        scaled.backward();
       });
-      noGrad(() => ops.accumulate(lossSum, loss!));
-      const scaled = t.grad_accum_steps > 1 ? ops.scale(loss!, 1 / t.grad_accum_steps) : loss!;
-      scaled.backward();
-      scaled.release();
-      loss!.release();
       if (x !== inputs) [x, y].forEach((z) => z.release());
     }
     this.state.rng.batch_index = this.state.batch_index;

@@ -17,6 +17,7 @@ const STATIC_FILES: Record<string, string> = {
   "/": "index.html",
   "/index.html": "index.html",
   "/app.js": "app.js",
+  "/series_select.js": "series_select.js",
   "/style.css": "style.css",
 };
 

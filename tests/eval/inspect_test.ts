@@ -147,6 +147,21 @@ testNeeding(
       const { x } = layer0Oracle(p, ids);
       const got = resid.get("resid.0")!;
       x.flat().forEach((v, i) => assert.ok(Math.abs(got[i] - v) < 1e-4, `resid.0[${i}]`));
+      // A batch: each sequence's rows equal its own single-sequence stream; padding rows are 0.
+      const short = [7, 3];
+      const both = await residualStream(model, [ids, short]);
+      const alone = await residualStream(model, short);
+      const C = CFG.d_model;
+      for (const [name, data] of both) {
+        assert.equal(data.length, 2 * 5 * C);
+        data.subarray(0, 5 * C).forEach((v, i) =>
+          assert.ok(Math.abs(v - resid.get(name)![i]) < 1e-5)
+        );
+        data.subarray(5 * C, 7 * C).forEach((v, i) =>
+          assert.ok(Math.abs(v - alone.get(name)![i]) < 1e-5, `${name} batch row`)
+        );
+        assert.ok(data.subarray(7 * C).every((v) => v === 0), "padding rows are 0");
+      }
       const path = await writeActivations(dir, "abc", ids, ids.map(String), resid, CFG.d_model);
       const back = await readSafetensors(path);
       assert.deepEqual(back.tensors.get("resid.2")!.shape, [5, 8]);
@@ -160,13 +175,18 @@ testNeeding(
   },
 );
 
-/** An attention variant that does not report its probabilities (no ctx.observeAttention). */
+/**
+ * An attention variant built from unfused ops that does not report its probabilities (no
+ * ctx.observeAttention; `ops.attention` would report itself).
+ */
 class SilentAttention extends CausalSelfAttention {
   override forward(x: Tensor, ctx: ForwardContext): Tensor {
     const [query, key, value] = this.cAttn.forwardSplit(x, 3);
     const { keys, values } = ctx.keysValues(key, value);
     const [q, k, v] = [query, keys, values].map((y) => ops.splitHeads(y, this.cfg.n_head));
-    return this.cProj.forward(ops.mergeHeads(ops.attention(q, k, v)));
+    const scores = ops.scale(ops.matmul(q, k, { transB: true }), 0.5);
+    const probs = ops.softmax(ops.causalMask(scores));
+    return this.cProj.forward(ops.mergeHeads(ops.matmul(probs, v)));
   }
 }
 

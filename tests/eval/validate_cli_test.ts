@@ -202,6 +202,33 @@ testNeeding(
         },
       );
 
+      await t.step(
+        "--beams: 1 beam is the greedy text; more beams are at least as likely",
+        async () => {
+          const args = ["--checkpoint", run, "--prompt", "ROMEO:", "--max-length", "20"];
+          const one = await validate([...args, "--beams", "1"]);
+          assert.equal(one.code, 0, one.stderr);
+          assert.equal(one.stdout, greedy);
+          const [b1, b4] = await Promise.all(
+            ["1", "4"].map(async (n) =>
+              JSON.parse((await validate([...args, "--beams", n, "--json"])).stdout)
+            ),
+          );
+          assert.ok(
+            b1.log_prob < 0 && b4.log_prob >= b1.log_prob - 1e-6,
+            `${b1.log_prob} ${b4.log_prob}`,
+          );
+          assertOneLineError(
+            await validate([...args, "--beams", "0"]),
+            /--beams: expected an integer ≥ 1/,
+          );
+          assertOneLineError(
+            await validate(["--checkpoint", run, "--eval", "--beams", "2"]),
+            /--beams goes with --prompt/,
+          );
+        },
+      );
+
       await t.step("--chat with piped input", async () => {
         const out = await validate(
           ["--checkpoint", run, "--chat", "--max-length", "20"],
@@ -265,6 +292,22 @@ testNeeding(
         const back = await readSafetensors(saved);
         assert.deepEqual([...back.tensors.keys()].sort(), ["ids", "resid.0", "resid.1", "resid.2"]);
         assert.deepEqual(back.tensors.get("resid.2")!.shape, [5, 32]);
+        const batch = await validate([
+          "--checkpoint",
+          run,
+          "--activations",
+          "ROMEO",
+          "--activations",
+          "To be",
+          "--json",
+        ]);
+        assert.equal(batch.code, 0, batch.stderr);
+        const many = await readSafetensors(JSON.parse(batch.stdout).file);
+        assert.deepEqual(many.tensors.get("resid.2")!.shape, [2, 5, 32]);
+        assert.deepEqual([...many.tensors.get("lengths")!.data], [5, 5]);
+        const first = (many.tensors.get("resid.2")!.data as Float32Array).subarray(0, 5 * 32);
+        const one = back.tensors.get("resid.2")!.data as Float32Array;
+        first.forEach((v, i) => assert.ok(Math.abs(v - one[i]) < 1e-5));
       });
 
       await t.step("--verify", async () => {

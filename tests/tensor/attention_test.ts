@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ops } from "../../src/tensor/ops.ts";
+import { observeAttention } from "../../src/tensor/ops/attention.ts";
 import * as ref from "../../src/tensor/reference.ts";
 import { noGrad, Tensor } from "../../src/tensor/tensor.ts";
 import { assertClose, f32, gpuTest, randomArray } from "./_helpers.ts";
@@ -261,3 +262,107 @@ gpuTest("causalMask hides future keys (KV-cache rule) and zeroes their gradient"
   }
   for (const t of [xt, y, xt.grad!]) t.release();
 });
+
+/** float64 softmax(scale·q·kᵀ + mask) [B·H, Tq, Tk], the matrix observers must receive. */
+function probabilityOracle(
+  q: Float64Array,
+  k: Float64Array,
+  dims: Dims,
+  scale: number,
+  causal: boolean,
+): Float64Array {
+  const { batch, heads, tq, tk, headDim: d } = dims;
+  const out = new Float64Array(batch * heads * tq * tk);
+  for (let bh = 0; bh < batch * heads; bh++) {
+    for (let i = 0; i < tq; i++) {
+      const row = out.subarray((bh * tq + i) * tk, (bh * tq + i + 1) * tk);
+      let max = -Infinity;
+      for (let j = 0; j < tk; j++) {
+        if (!ref.attentionAllowed(i, j, dims, causal)) continue;
+        let s = 0;
+        for (let c = 0; c < d; c++) s += q[(bh * tq + i) * d + c] * k[(bh * tk + j) * d + c];
+        row[j] = scale * s;
+        max = Math.max(max, row[j]);
+      }
+      let z = 0;
+      for (let j = 0; j < tk; j++) {
+        row[j] = ref.attentionAllowed(i, j, dims, causal) ? Math.exp(row[j] - max) : 0;
+        z += row[j];
+      }
+      for (let j = 0; j < tk; j++) row[j] /= z;
+    }
+  }
+  return out;
+}
+
+gpuTest("attention with a GPU scalar scale: the oracle's output, dq and d(scale)", async (dev) => {
+  const dims: Dims = { batch: 1, heads: 2, tq: 6, tk: 6, headDim: 8 };
+  const n = 2 * 6 * 8;
+  const [q, k, v, w] = [1, 2, 3, 4].map((s) => f32(randomArray(n, 200 + s)));
+  const s = 1.7;
+  const qt = Tensor.fromArray(dev, q, [1, 2, 6, 8], { requiresGrad: true });
+  const [kt, vt, wt] = [k, v, w].map((x) => Tensor.fromArray(dev, x, [1, 2, 6, 8]));
+  const st = Tensor.fromArray(dev, [s], [], { requiresGrad: true });
+  const out = ops.attention(qt, kt, vt, { scale: st }).retain();
+  ops.sum(ops.mul(out, wt)).backward();
+  const tol = { atol: 2e-5, rtol: 2e-4 };
+  assertClose(await out.toArray(), ref.attentionForward(q, k, v, dims, { scale: s }).out, {
+    ...tol,
+    what: "out",
+  });
+  const grads = ref.attentionBackward(q, k, v, w, dims, { scale: s });
+  assertClose(await qt.grad!.toArray(), grads.dq, { ...tol, what: "dq" });
+  const f = (x: number) => lossOf(ref.attentionForward(q, k, v, dims, { scale: x }).out, w);
+  const h = 1e-6;
+  assertClose(await st.grad!.toArray(), [(f(s + h) - f(s - h)) / (2 * h)], {
+    ...tol,
+    what: "d(scale)",
+  });
+  assert.throws(
+    () => ops.attention(qt, kt, vt, { scale: wt }),
+    /a tensor scale must hold one element, got \[1,2,6,8\]/,
+  );
+  for (const t of [qt, kt, vt, wt, st, out, qt.grad!, st.grad!]) t.release();
+});
+
+gpuTest(
+  "observeAttention receives the probabilities with the call's own scale and mask",
+  async (dev) => {
+    const dims: Dims = { batch: 2, heads: 1, tq: 3, tk: 5, headDim: 4 };
+    const nq = 2 * 3 * 4;
+    const nk = 2 * 5 * 4;
+    const q = f32(randomArray(nq, 300, -2, 2));
+    const k = f32(randomArray(nk, 301, -2, 2));
+    const qt = Tensor.fromArray(dev, q, [2, 1, 3, 4]);
+    const kt = Tensor.fromArray(dev, k, [2, 1, 5, 4]);
+    const three = Tensor.fromArray(dev, [3], [1]);
+    const cases: [number | Tensor, number, boolean][] = [
+      [1, 1, true],
+      [3, 3, true],
+      [three, 3, true],
+      [2, 2, false],
+    ];
+    const seen: Float32Array[] = [];
+    for (const [scale, value, causal] of cases) {
+      const reports: Tensor[] = [];
+      const y = noGrad(() =>
+        observeAttention((r) => {
+          assert.equal(r.scale, scale);
+          assert.equal(r.causal, causal);
+          reports.push(r.probs);
+        }, () => ops.attention(qt, kt, kt, { scale, causal }))
+      );
+      assert.equal(reports.length, 1);
+      const got = await reports[0].toArray() as Float32Array;
+      assertClose(got, probabilityOracle(q, k, dims, value, causal), {
+        atol: 1e-6,
+        rtol: 1e-5,
+        what: `probs scale ${value} causal ${causal}`,
+      });
+      seen.push(got);
+      for (const t of [y, reports[0]]) t.release();
+    }
+    assert.ok(seen[0].some((p, i) => Math.abs(p - seen[1][i]) > 1e-3), "scale 3 differs from 1");
+    for (const t of [qt, kt, three]) t.release();
+  },
+);

@@ -4,7 +4,16 @@ import "../../src/data/sources_all.ts";
 import { resolveConfigs } from "../../src/config/load.ts";
 import { createSource } from "../../src/data/sources.ts";
 import { readSafetensors } from "../../src/nn/safetensors.ts";
-import { attentionEntropy, meanRowNorm } from "../../src/train/diagnostics.ts";
+import type { BatchSource } from "../../src/data/batch.ts";
+import { residualStream } from "../../src/eval/inspect.ts";
+import { Device } from "../../src/gpu/device.ts";
+import { Block, CausalSelfAttention, type ForwardContext, GPT } from "../../src/nn/gpt.ts";
+import type { ResolvedConfig } from "../../src/nn/gpt_config.ts";
+import type { ParamBuilder } from "../../src/nn/params.ts";
+import { ops } from "../../src/tensor/ops.ts";
+import { Tensor } from "../../src/tensor/tensor.ts";
+import { attentionEntropy, Diagnostics, meanRowNorm } from "../../src/train/diagnostics.ts";
+import { gptConfig } from "../_support/gpt.ts";
 import { readMetrics } from "../../src/train/metrics.ts";
 import { train } from "../../src/train/trainer.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
@@ -164,6 +173,105 @@ testNeeding(
       assert.equal(new Set(bytes).size, 1, `no leak across variable lengths: ${bytes}`);
     } finally {
       await Deno.remove(root, { recursive: true });
+    }
+  },
+);
+
+/** Attention whose scores are multiplied by `factor` (number or GPU scalar), as a researcher would. */
+function scaledGpt(factor: number | (() => Tensor)) {
+  class ScaledAttention extends CausalSelfAttention {
+    override forward(x: Tensor, _ctx: ForwardContext): Tensor {
+      const [query, key, value] = this.cAttn.forwardSplit(x, 3);
+      const [q, k, v] = [query, key, value].map((y) => ops.splitHeads(y, this.cfg.n_head));
+      const D = this.cfg.d_model / this.cfg.n_head;
+      const scale = typeof factor === "number" ? factor / Math.sqrt(D) : factor();
+      return this.cProj.forward(ops.mergeHeads(ops.attention(q, k, v, { scale })));
+    }
+  }
+  class ScaledBlock extends Block {
+    protected override createAttention(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig) {
+      return new ScaledAttention(pb, prefix, cfg);
+    }
+  }
+  return class extends GPT {
+    protected override createBlock(pb: ParamBuilder, prefix: string, cfg: ResolvedConfig) {
+      return new ScaledBlock(pb, prefix, cfg);
+    }
+  };
+}
+
+testNeeding(
+  "a WebGPU adapter",
+  gpu,
+  "attention_entropy reads the probabilities the attention used: scale 1 vs 3 vs a float64 oracle",
+  async () => {
+    const dev = await Device.open();
+    try {
+      const cfg = gptConfig({ vocab_size: 13, max_seq_len: 9, n_layer: 2, n_head: 2, d_model: 16 });
+      const ids = Int32Array.from([1, 5, 2, 8, 3, 12, 0, 7, 4]);
+      const source = {
+        valBatch: () => ({ inputs: ids, targets: ids, batchSize: 1, seqLen: ids.length }),
+      } as unknown as BatchSource;
+      const diag = {
+        every: 1,
+        activation_norms: false,
+        layernorm_grad_norms: false,
+        attention_entropy: true,
+        gpu_memory: false,
+        entropy_samples: 6,
+      };
+      const D = cfg.d_model / cfg.n_head;
+      const three = Tensor.fromArray(dev, [3 / Math.sqrt(D)], []);
+      const variants: [string, ReturnType<typeof scaledGpt>, number][] = [
+        ["1", scaledGpt(1), 1],
+        ["3", scaledGpt(3), 3],
+        [
+          "3 (GPU scalar)",
+          scaledGpt(() => three),
+          3,
+        ],
+      ];
+      const measured: number[][] = [];
+      for (const [label, Model, factor] of variants) {
+        const model = new Model(dev, cfg, { seed: 4 });
+        // Larger weights: attention far from uniform, so the scale matters.
+        const p = await model.params.read();
+        for (const [name, v] of p) if (name.includes("c_attn")) v.forEach((x, i) => v[i] = x * 8);
+        model.params.write(p);
+        const line = await new Diagnostics(diag, dev, model, source).afterStep(1);
+        const entropy = line.attention_entropy as number[];
+        // Oracle: each layer's input residual and its ln_1/c_attn in float64 on the CPU.
+        const residuals = await residualStream(model, [...ids]);
+        entropy.forEach((got, l) => {
+          let want = 0;
+          for (let s = 0; s < diag.entropy_samples; s++) {
+            want += attentionEntropy({
+              x: residuals.get(`resid.${l}`)!,
+              dModel: cfg.d_model,
+              nHead: cfg.n_head,
+              head: s % cfg.n_head,
+              position: Math.round(((s + 1) * (ids.length - 1)) / diag.entropy_samples),
+              lnWeight: p.get(`h.${l}.ln_1.weight`)!,
+              lnBias: p.get(`h.${l}.ln_1.bias`),
+              lnEps: 1e-5,
+              cAttnWeight: p.get(`h.${l}.attn.c_attn.weight`)!,
+              cAttnBias: p.get(`h.${l}.attn.c_attn.bias`),
+              scale: factor / Math.sqrt(D),
+            });
+          }
+          want /= diag.entropy_samples;
+          assert.ok(Math.abs(got - want) < 1e-4, `scale ${label} layer ${l}: ${got} vs ${want}`);
+        });
+        measured.push(entropy);
+        model.params.destroy();
+      }
+      assert.ok(
+        measured[0].every((h, l) => Math.abs(h - measured[1][l]) > 0.05),
+        `entropy at scale 1 (${measured[0]}) differs from scale 3 (${measured[1]})`,
+      );
+      three.release();
+    } finally {
+      dev.destroy();
     }
   },
 );

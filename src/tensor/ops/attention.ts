@@ -8,7 +8,11 @@
 import type { Device } from "../../gpu/device.ts";
 import { defineKernel, grid1d } from "../../gpu/kernel.ts";
 import { checkDType, checkInputs, recordOp } from "../op.ts";
-import { formatShape, Tensor } from "../tensor.ts";
+import { formatShape, noGrad, Tensor, untracked } from "../tensor.ts";
+import { mul, scale as scaleBy } from "./elementwise.ts";
+import { matmul } from "./matmul.ts";
+import { where } from "./pointwise.ts";
+import { softmax } from "./softmax.ts";
 
 /** Largest head width the kernels hold in their per-invocation row arrays. */
 export const MAX_HEAD_DIM = 128;
@@ -51,13 +55,75 @@ function attentionKernel(dev: Device, entryPoint: string, headDim: number) {
 export interface AttentionOptions {
   /** Mask future keys (default true): query i sees keys j ≤ i + (Tk − Tq). */
   causal?: boolean;
-  /** Multiplies q·k before the softmax (default 1/sqrt(D)). */
-  scale?: number;
+  /**
+   * Multiplies q·k before the softmax (default 1/sqrt(D)): a number, or a one-element f32 GPU
+   * tensor (read on the GPU, no readback; it gets a gradient when it requires grad).
+   */
+  scale?: number | Tensor;
   /**
    * Key padding mask [B, Tk] (f32, no gradient): keys with a value below 0.5 are hidden from every
    * query and head of their batch row. Each row must keep at least one visible key.
    */
   keyMask?: Tensor;
+}
+
+/** What an attention observer is told about one `ops.attention` call. */
+export interface AttentionReport {
+  /** softmax(scale·q·kᵀ + mask) `[B,H,Tq,Tk]` as the call used it; the observer owns it. */
+  probs: Tensor;
+  /** The scale the call used (its default 1/√D resolved). */
+  scale: number | Tensor;
+  causal: boolean;
+}
+
+const observers: ((report: AttentionReport) => void)[] = [];
+
+/**
+ * Runs `fn` and hands `observer` the probabilities of every `ops.attention` call inside it, with
+ * the call's own scale and mask (materialised with unfused ops, only while observed: the fused
+ * kernel never stores them). The innermost observer gets them.
+ *
+ * @example
+ * ```ts
+ * const maps: Tensor[] = [];
+ * observeAttention((r) => maps.push(r.probs), () => noGrad(() => model.forward(ids)));
+ * ```
+ */
+export function observeAttention<T>(observer: (report: AttentionReport) => void, fn: () => T): T {
+  observers.push(observer);
+  try {
+    return fn();
+  } finally {
+    observers.pop();
+  }
+}
+
+/**
+ * softmax(scale · q kᵀ) with the causal (KV-cache) mask when `causal`, from unfused ops and with
+ * no tape (and the key padding mask when given): q [B,H,Tq,D], k [B,H,Tk,D] → [B,H,Tq,Tk]; scale defaults to 1/√D (a number or a
+ * one-element tensor). The matrix the fused attention never stores.
+ */
+export function attentionProbabilities(
+  q: Tensor,
+  k: Tensor,
+  scale?: number | Tensor,
+  causal = true,
+  keyMask?: Tensor,
+): Tensor {
+  return noGrad(() => {
+    const D = q.shape[q.shape.length - 1];
+    const raw = matmul(q, k, { transB: true });
+    const s = scale ?? 1 / Math.sqrt(D);
+    const scores = typeof s === "number" ? scaleBy(raw, s) : mul(raw, s);
+    raw.release();
+    const causalScores = causal ? causalMask(scores) : scores;
+    if (causal) scores.release();
+    const masked = keyMask ? hideMaskedKeys(causalScores, keyMask) : causalScores;
+    if (keyMask) causalScores.release();
+    const probs = softmax(masked);
+    masked.release();
+    return probs;
+  });
 }
 
 interface AttentionShape {
@@ -125,8 +191,45 @@ export function attention(
   const shape = checkAttentionShapes(q, k, v, causal);
   const scale = opts.scale ?? 1 / Math.sqrt(shape.headDim);
   if (opts.keyMask !== undefined) checkKeyMask(opts.keyMask, q, shape.tk);
+  const observer = observers.at(-1);
+  if (observer) {
+    // Owned by the observer, so it must outlive any tidy or step scope around this call.
+    observer({
+      probs: untracked(() => attentionProbabilities(q, k, scale, causal, opts.keyMask)),
+      scale,
+      causal,
+    });
+  }
+  if (typeof scale !== "number") {
+    checkScaleTensor(scale);
+    // softmax((s·q)·kᵀ) = softmax(s·q·kᵀ): the tensor scale rides on q, and mul's backward
+    // gives it its gradient.
+    return fusedAttention(mul(q, scale), k, v, causal, shape, 1, opts.keyMask);
+  }
+  return fusedAttention(q, k, v, causal, shape, scale, opts.keyMask);
+}
+
+function checkScaleTensor(scale: Tensor): void {
+  checkInputs("attention", scale);
+  checkDType("attention", scale, "f32", "scale");
+  if (scale.size !== 1) {
+    throw new Error(
+      `attention: a tensor scale must hold one element, got ${formatShape(scale.shape)}`,
+    );
+  }
+}
+
+function fusedAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  causal: boolean,
+  shape: AttentionShape,
+  scale: number,
+  mask: Tensor | undefined,
+): Tensor {
   // Without a mask the kernels still need a buffer at the mask's binding; q is never read there.
-  const keyMask = opts.keyMask ?? q;
+  const keyMask = mask ?? q;
   const dev = q.device;
   const out = Tensor.empty(dev, q.shape);
   const lse = Tensor.empty(dev, [shape.bh, shape.tq]);
@@ -136,7 +239,7 @@ export function attention(
     causal: causal ? 1 : 0,
     scale,
     heads: shape.heads,
-    masked: opts.keyMask === undefined ? 0 : 1,
+    masked: mask === undefined ? 0 : 1,
   };
   attentionKernel(dev, "attention_forward", shape.headDim).dispatch(dev, {
     bindings: [q, k, v, out, lse, keyMask],
@@ -225,6 +328,28 @@ const maskKernel = defineKernel({
   entryPoint: "causal_mask",
   uniforms: [["n", "u32"], ["tq", "u32"], ["tk", "u32"], ["fill_bits", "u32"]],
 });
+
+/**
+ * Scores [B,H,Tq,Tk] with the keys `keyMask` [B,Tk] hides set to −1e30 (diagnostics only: the
+ * fused kernels mask in place). The keep-matrix comes from mask_key_rows run with one element per
+ * "row": it zeroes entry i where batch i / (Tk·H·Tq) hides key i mod Tk.
+ */
+function hideMaskedKeys(scores: Tensor, keyMask: Tensor): Tensor {
+  const [, heads, tq, tk] = scores.shape;
+  const dev = scores.device;
+  const ones = new Float32Array(scores.size).fill(1);
+  const keep = Tensor.fromArray(dev, ones, scores.shape);
+  const spare = Tensor.fromArray(dev, ones, scores.shape);
+  keyRowsKernel.dispatch(dev, {
+    bindings: [keyMask, keep, spare],
+    uniforms: { n: scores.size, tk, heads: heads * tq, head_dim: 1 },
+    workgroups: grid1d(scores.size, 256),
+  });
+  spare.release();
+  const out = where(keep, scores, -1e30);
+  keep.release();
+  return out;
+}
 
 function applyCausalMask(x: Tensor, fillBits: number): Tensor {
   const tq = x.shape[x.shape.length - 2];

@@ -1,6 +1,7 @@
 // kiln's run visualizer page. Plain ES module, no build step; uPlot is loaded as a global by
 // index.html. Data comes from the server's /api (downsampled series) and /api/stream (SSE).
 /* global uPlot */
+import { chartableFields } from "./series_select.js";
 
 // Points per series; min/max buckets keep spikes, so ~2 points per pixel suffice. `#points=N`
 // overrides it (the benchmark compares against full resolution that way).
@@ -141,7 +142,7 @@ function seriesUrl(id, fields) {
 async function loadSelected(force = false) {
   const ids = [...state.selected].filter((id) => force || !state.data.has(id));
   const results = await Promise.all(
-    ids.map((id) => getJson(seriesUrl(id, TRAIN_FIELDS)).catch(() => null)),
+    ids.map((id) => getJson(seriesUrl(id)).catch(() => null)),
   );
   ids.forEach((id, i) => {
     if (results[i]) state.data.set(id, { ...results[i], appended: 0 });
@@ -211,7 +212,6 @@ function onMetrics(msg) {
     if (!table || typeof x !== "number") continue;
     for (const [k, v] of Object.entries(r)) {
       if (typeof v !== "number" || X_LABELS[k]) continue;
-      if (r.type !== "val" && !TRAIN_FIELDS.includes(k)) continue;
       (table[k] ??= { x: [], y: [] }).x.push(x);
       table[k].y.push(v);
     }
@@ -290,7 +290,29 @@ function chartDefs() {
     });
   }
   const extra = new Set();
-  for (const d of loaded) for (const f of Object.keys(d.val)) if (!VAL_KNOWN.has(f)) extra.add(f);
+  const trainExtra = new Set();
+  const diag = new Set();
+  for (const d of loaded) {
+    for (const f of chartableFields(d.val, VAL_KNOWN)) extra.add(f);
+    for (const f of chartableFields(d.train, new Set(TRAIN_FIELDS))) trainExtra.add(f);
+    for (const f of chartableFields(d.diag)) diag.add(f);
+  }
+  for (const f of [...trainExtra].sort()) {
+    defs.push({
+      key: `train_${f}`,
+      title: f.replaceAll("_", " "),
+      note: "train",
+      lines: (d) => [{ s: d.train[f], label: f }],
+    });
+  }
+  for (const f of [...diag].sort()) {
+    defs.push({
+      key: `diag_${f}`,
+      title: f.replaceAll("_", " "),
+      note: "diag",
+      lines: (d) => [{ s: d.diag?.[f], label: f }],
+    });
+  }
   for (const f of [...extra].sort()) {
     defs.push({
       key: `val_${f}`,
