@@ -270,15 +270,19 @@ function probabilityOracle(
   dims: Dims,
   scale: number,
   causal: boolean,
+  keyMask?: Float64Array,
 ): Float64Array {
   const { batch, heads, tq, tk, headDim: d } = dims;
   const out = new Float64Array(batch * heads * tq * tk);
   for (let bh = 0; bh < batch * heads; bh++) {
+    const b = Math.floor(bh / heads);
+    const allowed = (i: number, j: number) =>
+      ref.attentionAllowed(i, j, dims, causal) && (!keyMask || keyMask[b * tk + j] >= 0.5);
     for (let i = 0; i < tq; i++) {
       const row = out.subarray((bh * tq + i) * tk, (bh * tq + i + 1) * tk);
       let max = -Infinity;
       for (let j = 0; j < tk; j++) {
-        if (!ref.attentionAllowed(i, j, dims, causal)) continue;
+        if (!allowed(i, j)) continue;
         let s = 0;
         for (let c = 0; c < d; c++) s += q[(bh * tq + i) * d + c] * k[(bh * tk + j) * d + c];
         row[j] = scale * s;
@@ -286,7 +290,7 @@ function probabilityOracle(
       }
       let z = 0;
       for (let j = 0; j < tk; j++) {
-        row[j] = ref.attentionAllowed(i, j, dims, causal) ? Math.exp(row[j] - max) : 0;
+        row[j] = allowed(i, j) ? Math.exp(row[j] - max) : 0;
         z += row[j];
       }
       for (let j = 0; j < tk; j++) row[j] /= z;
@@ -363,6 +367,21 @@ gpuTest(
       for (const t of [y, reports[0]]) t.release();
     }
     assert.ok(seen[0].some((p, i) => Math.abs(p - seen[1][i]) > 1e-3), "scale 3 differs from 1");
-    for (const t of [qt, kt, three]) t.release();
+    // a key padding mask (batch 0 sees 3 keys, batch 1 all 5) reaches the observer too
+    const mask = paddingMask([3, 5], 5);
+    const mt = Tensor.fromArray(dev, mask, [2, 5]);
+    const reports: Tensor[] = [];
+    const y = noGrad(() =>
+      observeAttention(
+        (r) => reports.push(r.probs),
+        () => ops.attention(qt, kt, kt, { scale: 2, causal: false, keyMask: mt }),
+      )
+    );
+    assertClose(await reports[0].toArray(), probabilityOracle(q, k, dims, 2, false, mask), {
+      atol: 1e-6,
+      rtol: 1e-5,
+      what: "probs with a key padding mask",
+    });
+    for (const t of [qt, kt, three, mt, y, reports[0]]) t.release();
   },
 );
