@@ -61,7 +61,7 @@ if [ "$1" = "bench" ]; then
     exit 2
   fi
   shift
-  exec "$DENO" run -A --cached-only --frozen "bench/$NAME.ts" "$@"
+  exec "$DENO" run -A --cached-only --frozen --config deno.json "bench/$NAME.ts" "$@"
 fi
 exec "$DENO" run -A --cached-only --frozen tools/kiln.ts "$@"
 `;
@@ -160,7 +160,7 @@ async function cacheRuntimePackages(repo: string, denoDir: string): Promise<void
   const used = new Set<string>();
   for (const entry of entries) {
     // Against the caller's own Deno cache: info installs the whole import map.
-    const info = await deno(["info", "--json", entry], repo, {});
+    const info = await deno(["info", "--json", "--config", "deno.json", entry], repo, {});
     const graph = JSON.parse(info) as { modules: { dependencies?: { specifier: string }[] }[] };
     for (const m of graph.modules) for (const d of m.dependencies ?? []) used.add(d.specifier);
   }
@@ -176,7 +176,8 @@ async function cacheRuntimePackages(repo: string, denoDir: string): Promise<void
     const pruned = pruneLock(lock, Object.values(config.imports as Record<string, string>));
     await Deno.writeTextFile(lockPath, JSON.stringify(pruned, null, 2) + "\n");
   }
-  await deno(["cache", "--frozen", ...entries], repo, env);
+  // The root config: bench/deno.json (test and peer packages) must not be picked up.
+  await deno(["cache", "--frozen", "--config", "deno.json", ...entries], repo, env);
 }
 
 /** A Deno lock file (v5) as far as pruning needs it. */

@@ -53,10 +53,10 @@ export async function bundleForBrowser(entry: string, opts: { testShims?: boolea
     const out = join(dir, "bundle.js");
     const args = ["bundle", "--quiet", "--platform", "browser", "-o", out];
     if (opts.testShims) {
-      const config = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json")));
+      const config = JSON.parse(await Deno.readTextFile(join(REPO, "tests", "deno.json")));
       const imports: Record<string, string> = {};
       for (const [k, v] of Object.entries(config.imports as Record<string, string>)) {
-        imports[k] = v.startsWith(".") ? join(REPO, v) : v;
+        imports[k] = v.startsWith(".") ? join(REPO, "tests", v) : v;
       }
       imports["node:assert/strict"] = join(REPO, "tests/_support/browser_assert.ts");
       const map = join(dir, "import_map.json");
