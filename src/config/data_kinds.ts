@@ -4,7 +4,7 @@
  * config validation stay a leaf that imports nothing from `data/`.
  */
 
-import type { z } from "zod";
+import type { z } from "../deps.ts";
 
 /** A `data` section schema: the keys a kind accepts besides `source`. */
 export type DataSchema = z.ZodObject;

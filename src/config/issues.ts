@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { z } from "zod";
+import type { z } from "../deps.ts";
 
 /** Edit distance between two short strings (insert, delete, substitute, adjacent swap). */
 export function editDistance(a: string, b: string): number {

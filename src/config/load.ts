@@ -6,8 +6,7 @@
  * @module
  */
 
-import YAML from "yaml";
-import { z } from "zod";
+import { YAML, z } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
 import { dataKindNames, dataSchemaFor } from "./data_kinds.ts";
 import { modelSchemaFor, trainingExtraOwners, trainingExtraSchema } from "./extensions.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import YAML from "yaml";
+import { YAML } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
 
 /** One parsed `path=value` override. */

@@ -4,7 +4,7 @@
  * file names (`train`, `validation`/`valid`/`dev`, `test`).
  */
 
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "../deps.ts";
 import { globToRegExp } from "./glob.ts";
 import { formatOfPath } from "./readers/file.ts";
 

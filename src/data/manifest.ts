@@ -4,7 +4,7 @@
  */
 
 import { join } from "node:path";
-import { z } from "zod";
+import { z } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
 import { exists, writeJsonAtomic } from "../util/fs.ts";
 

@@ -5,8 +5,7 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import { parseYaml, z } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
 import { exists, readUserTextFile } from "../util/fs.ts";
 import { datasetDir, type DatasetManifest, MANIFEST_NAME, readManifest } from "./manifest.ts";

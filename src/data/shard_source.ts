@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
 import { readUserTextFile } from "../util/fs.ts";
 import { Tokenizer } from "../tokenizer/tokenizer.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { z } from "zod";
+import type { z } from "../deps.ts";
 import { dataKindNames, registerDataSchema } from "../config/data_kinds.ts";
 import { UserError } from "../util/errors.ts";
 import type { KeyedSfc32 } from "../util/random.ts";

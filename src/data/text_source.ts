@@ -7,7 +7,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "../deps.ts";
 import { CharTokenizer } from "../tokenizer/char.ts";
 import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { UserError } from "../util/errors.ts";

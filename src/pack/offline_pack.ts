@@ -167,8 +167,11 @@ async function cacheRuntimePackages(repo: string, denoDir: string): Promise<void
   const configPath = join(repo, "deno.json");
   const config = JSON.parse(await Deno.readTextFile(configPath));
   const imports: Record<string, string> = config.imports ?? {};
-  const isUsed = (key: string) => [...used].some((s) => s === key || s.startsWith(`${key}/`));
-  config.imports = Object.fromEntries(Object.entries(imports).filter(([key]) => isUsed(key)));
+  // Used by bare name (tests, bench) or by full specifier (src/deps.ts).
+  const isUsed = (name: string) => [...used].some((s) => s === name || s.startsWith(`${name}/`));
+  config.imports = Object.fromEntries(
+    Object.entries(imports).filter(([key, target]) => isUsed(key) || isUsed(target)),
+  );
   await Deno.writeTextFile(configPath, JSON.stringify(config, null, 2) + "\n");
   const lockPath = join(repo, "deno.lock");
   if (await exists(lockPath)) {

@@ -4,7 +4,7 @@
  * adjacent parts whose bytes join into a token may merge, the lower rank first.
  */
 
-import gpt2Ranks from "js-tiktoken/ranks/gpt2";
+import { gpt2Ranks } from "../deps_assets.ts";
 import { BpeModel, type PairMerge } from "./bpe.ts";
 import type { TokenizerParts } from "./tokenizer.ts";
 

@@ -4,8 +4,7 @@
  * package as text imports, which the compiler embeds too. No build step, no CDN.
  */
 
-import uplotScript from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
-import uplotStyle from "uplot/dist/uPlot.min.css" with { type: "text" };
+import { uplotScript, uplotStyle } from "../deps_assets.ts";
 
 /** A file the server can send. */
 export interface Asset {

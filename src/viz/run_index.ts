@@ -6,7 +6,7 @@
  */
 
 import { basename, join } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "../deps.ts";
 import { isInsideDir } from "../util/fs.ts";
 import { MetricsLog } from "./metrics_log.ts";
 

@@ -38,7 +38,16 @@ model tracks beliefs).</p>
 </html>
 `;
 
-const ENTRY = fileURLToPath(new URL("./train_page.ts", import.meta.url));
+/** The bundle's entry: a source file, so only a checkout (not a URL import or binary) builds it. */
+function trainPageEntry(): string {
+  const url = new URL("./train_page.ts", import.meta.url);
+  if (url.protocol !== "file:") {
+    throw new UserError(
+      `the /train page is bundled from kiln's source files; ${url.protocol} imports cannot (use a checkout)`,
+    );
+  }
+  return fileURLToPath(url);
+}
 
 let cached: Promise<string> | null = null;
 
@@ -52,11 +61,12 @@ export function trainPageScript(): Promise<string> {
 }
 
 async function bundleTrainPage(): Promise<string> {
+  const entry = trainPageEntry();
   const dir = await Deno.makeTempDir({ prefix: "kiln-web-" });
   try {
     const out = join(dir, "train.js");
     const run = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--platform", "browser", "--minify", "-o", out, ENTRY],
+      args: ["bundle", "--quiet", "--platform", "browser", "--minify", "-o", out, entry],
       stdout: "null",
       stderr: "piped",
     }).output();

@@ -7,8 +7,7 @@
  * @module
  */
 
-import YAML from "yaml";
-import { z } from "zod";
+import { YAML, z } from "../deps.ts";
 import { type Config, configSchema, type DataConfig } from "../config/schema.ts";
 import { processDataSchema, ProcessSource } from "../data/synthetic/process_source.ts";
 import { resolveProcess } from "../data/synthetic/process_source.ts";

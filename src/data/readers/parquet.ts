@@ -9,7 +9,7 @@ import {
   parquetMetadataAsync,
   parquetRead,
   parquetSchema,
-} from "hyparquet";
+} from "../../deps.ts";
 import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from "node:zlib";
 import { UserError } from "../../util/errors.ts";
 import { decodeUtf8Counting, type ReadStats } from "./utf8.ts";

@@ -8,8 +8,7 @@
  * ```
  */
 
-import { z } from "zod";
-import { parse as parseYaml } from "yaml";
+import { parseYaml, z } from "../../deps.ts";
 import { UserError } from "../../util/errors.ts";
 import type { Batch, BatchSource } from "../batch.ts";
 import { registerSource } from "../sources.ts";

@@ -8,7 +8,7 @@
  * ```
  */
 
-import { z } from "zod";
+import { z } from "../../../deps.ts";
 import { UserError } from "../../../util/errors.ts";
 import { type Batch, type BatchSource, IGNORE_INDEX } from "../../batch.ts";
 import { registerSource } from "../../sources.ts";
