@@ -119,7 +119,7 @@ export {
 } from "./src/eval/probe.ts";
 export type { ProbeOptions, ProbeReport } from "./src/eval/probe.ts";
 export { formatDemoSummary, runDemo } from "./src/eval/demo.ts";
-export { z } from "zod";
+export { z } from "./src/deps.ts";
 export { registerTrainingHooks } from "./src/train/hooks.ts";
 export type { BatchContext, HookContext, HookRng, TrainingHooks } from "./src/train/hooks.ts";
 export { registerTrainingExtra } from "./src/config/extensions.ts";

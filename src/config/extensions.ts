@@ -8,7 +8,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
 import { BUILTIN_MODEL_KEYS } from "./schema.ts";
 

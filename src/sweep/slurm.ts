@@ -11,7 +11,7 @@
 
 import "../data/sources_all.ts";
 import { join, resolve } from "node:path";
-import YAML from "yaml";
+import { YAML } from "../deps.ts";
 import { readConfigFile, resolveConfigs } from "../config/load.ts";
 import { applyOverrides, parseOverride } from "../config/overrides.ts";
 import { UserError } from "../util/errors.ts";
