@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { loadConfig } from "../config/load.ts";
+import { loadConfigOrBuiltin } from "../config/builtin.ts";
 import { createProcessSource, processDataSchema } from "../data/synthetic/process_source.ts";
 import { Device } from "../gpu/device.ts";
 import { train, type TrainResult } from "../train/trainer.ts";
@@ -33,7 +33,7 @@ export async function runDemo(opts: {
   progress?: boolean;
   runsRoot?: string;
 }): Promise<DemoResult> {
-  const cfg = await loadConfig(opts.configPath, opts.overrides);
+  const cfg = await loadConfigOrBuiltin(opts.configPath, opts.overrides);
   if (cfg.data.source !== "process") {
     throw new UserError(`demo: ${opts.configPath} must use data.source=process`);
   }

@@ -42,6 +42,21 @@ export type WorkerReply =
   | { type: "encoded"; id: number; tokens: Uint32Array }
   | { type: "error"; message: string };
 
+const WORKER_URL = new URL("./encode_worker.ts", import.meta.url);
+
+/**
+ * Whether the worker's module is there to start: in a checkout yes; in `dist/kiln.js` (one
+ * bundled file) or a binary built without it, no, and encoding runs in this thread instead.
+ */
+async function workerModuleExists(): Promise<boolean> {
+  if (WORKER_URL.protocol !== "file:") return false;
+  try {
+    return (await Deno.stat(WORKER_URL)).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** A set of encoders that turns batches of documents into token arrays, in order. */
 export class EncodePool {
   private readonly workers: Worker[] = [];
@@ -66,11 +81,11 @@ export class EncodePool {
     workers: number,
     maxLength = Infinity,
   ): Promise<EncodePool> {
-    if (workers <= 1) return new EncodePool(tok, eot, maxLength);
+    if (workers <= 1 || !(await workerModuleExists())) return new EncodePool(tok, eot, maxLength);
     const pool = new EncodePool(null, eot, maxLength);
     const ready: Promise<void>[] = [];
     for (let i = 0; i < workers; i++) {
-      const worker = new Worker(new URL("./encode_worker.ts", import.meta.url), { type: "module" });
+      const worker = new Worker(WORKER_URL, { type: "module" });
       ready.push(
         new Promise((resolve, reject) => {
           worker.onmessage = (e: MessageEvent<WorkerReply>) => {

@@ -1,24 +1,20 @@
 /**
- * The page's files. The page itself is read from `src/viz/static/` next to this module (so a
- * `deno compile --include src/viz/static` binary carries it), and uPlot comes from the pinned npm
- * package as text imports, which the compiler embeds too. No build step, no CDN.
+ * The page's files: `src/viz/static/` and uPlot (from the pinned npm package) as text imports, so
+ * they are part of the module graph and `deno compile` / `deno bundle` carry them with no
+ * `--include`. No build step, no CDN, no file system access when serving.
  */
 
 import { uplotScript, uplotStyle } from "../deps_assets.ts";
+import appJs from "./static/app.js" with { type: "text" };
+import indexHtml from "./static/index.html" with { type: "text" };
+import seriesSelectJs from "./static/series_select.js" with { type: "text" };
+import styleCss from "./static/style.css" with { type: "text" };
 
 /** A file the server can send. */
 export interface Asset {
   body: Uint8Array;
   contentType: string;
 }
-
-const STATIC_FILES: Record<string, string> = {
-  "/": "index.html",
-  "/index.html": "index.html",
-  "/app.js": "app.js",
-  "/series_select.js": "series_select.js",
-  "/style.css": "style.css",
-};
 
 const CONTENT_TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -27,7 +23,13 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 const encoder = new TextEncoder();
-const VENDOR: Record<string, Asset> = {
+const page: Asset = { body: encoder.encode(indexHtml), contentType: CONTENT_TYPES.html };
+const ASSETS: Record<string, Asset> = {
+  "/": page,
+  "/index.html": page,
+  "/app.js": { body: encoder.encode(appJs), contentType: CONTENT_TYPES.js },
+  "/series_select.js": { body: encoder.encode(seriesSelectJs), contentType: CONTENT_TYPES.js },
+  "/style.css": { body: encoder.encode(styleCss), contentType: CONTENT_TYPES.css },
   "/vendor/uPlot.iife.min.js": { body: encoder.encode(uplotScript), contentType: CONTENT_TYPES.js },
   "/vendor/uPlot.min.css": { body: encoder.encode(uplotStyle), contentType: CONTENT_TYPES.css },
 };
@@ -36,11 +38,6 @@ const VENDOR: Record<string, Asset> = {
  * The asset served at `pathname`, or null. Only the fixed names above are served; the request
  * path is a key into that table, never part of a file path.
  */
-export async function loadAsset(pathname: string): Promise<Asset | null> {
-  const vendored = VENDOR[pathname];
-  if (vendored) return vendored;
-  const name = Object.hasOwn(STATIC_FILES, pathname) ? STATIC_FILES[pathname] : undefined;
-  if (!name) return null;
-  const body = await Deno.readFile(new URL(`./static/${name}`, import.meta.url));
-  return { body, contentType: CONTENT_TYPES[name.split(".").pop()!] };
+export function loadAsset(pathname: string): Promise<Asset | null> {
+  return Promise.resolve(Object.hasOwn(ASSETS, pathname) ? ASSETS[pathname] : null);
 }
