@@ -20,6 +20,8 @@ Options:
   --resume [path]   continue a run: a run directory, a checkpoint directory, or (no path) the
                     latest run of the config's experiment; model, optimizer, schedule, step and
                     data position are restored exactly
+  --force           resume even when the config changes the seed, batch size, data or model
+                    (recorded in config.yaml and in the resume event of metrics.jsonl)
   --runs <dir>      root of run directories (default: runs)
   --no-progress     no progress bar
   -h, --help        this help
@@ -27,13 +29,15 @@ Options:
 A config with a sweep: section trains every combination in turn. Ctrl-C finishes the current
 step, writes a checkpoint and marks the run "stopped".`;
 
-/** Splits off `--resume [path]`, whose value is optional (parseArgs cannot express that). */
-function takeResume(args: string[]): { rest: string[]; resume?: string | true } {
+/** Splits off `--resume [path]` (its value is optional: parseArgs cannot express that) and `--force`. */
+function takeResume(args: string[]): { rest: string[]; resume?: string | true; force: boolean } {
   const rest: string[] = [];
   let resume: string | true | undefined;
+  let force = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a.startsWith("--resume=")) resume = a.slice("--resume=".length);
+    if (a === "--force") force = true;
+    else if (a.startsWith("--resume=")) resume = a.slice("--resume=".length);
     else if (a === "--resume") {
       const next = args[i + 1];
       if (next !== undefined && !next.startsWith("-") && !next.includes("=")) {
@@ -42,7 +46,7 @@ function takeResume(args: string[]): { rest: string[]; resume?: string | true } 
       } else resume = true;
     } else rest.push(a);
   }
-  return { rest, resume };
+  return { rest, resume, force };
 }
 
 function summary(r: TrainResult): string {
@@ -53,7 +57,8 @@ function summary(r: TrainResult): string {
 
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
 export async function main(args: string[]): Promise<void> {
-  const { rest, resume } = takeResume(args);
+  const { rest, resume, force } = takeResume(args);
+  if (force && resume === undefined) throw new UserError("--force applies only to --resume");
   const parsed = parseExperimentArgs("train", rest);
   if (parsed.help) return console.log(HELP);
   const results = await launchTraining({
@@ -61,7 +66,7 @@ export async function main(args: string[]): Promise<void> {
     overrides: parsed.overrides,
     resume,
     runsRoot: parsed.runsRoot,
-    trainOptions: { handleSigint: true, progress: parsed.progress },
+    trainOptions: { handleSigint: true, progress: parsed.progress, force },
     onRunEnd: (r) => console.log(summary(r)),
   });
   const failed = results.find((r) => r.status === "failed");

@@ -22,7 +22,7 @@ export interface LaunchOptions {
   resume?: string | true;
   /** Root of run directories (default `runs`). */
   runsRoot?: string;
-  /** Passed through to `train`. */
+  /** Passed through to `train` (`force`: resume despite changes that break exact resume). */
   trainOptions?: Omit<TrainOptions, "resume" | "runsRoot" | "sweep">;
   /** Called when a run ends (the CLI prints a summary line). */
   onRunEnd?: (result: TrainResult) => void;
