@@ -374,6 +374,25 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
 }
 
 /**
+ * The run directory `--resume` names: the path itself (it has `run.json`) or, for a checkpoint
+ * directory (it has `state.json`), the run it sits in.
+ */
+export async function resumeRunDir(path: string): Promise<string> {
+  if (!(await exists(path))) throw new UserError(`resume target not found: ${path}`);
+  if (await exists(join(path, "state.json"))) {
+    const runDir = basename(dirname(path)) === "checkpoints" ? dirname(dirname(path)) : null;
+    if (!runDir || !(await exists(join(runDir, "run.json")))) {
+      throw new UserError(`checkpoint ${path} is not inside a run directory (runs/<name>/<id>/)`);
+    }
+    return runDir;
+  }
+  if (!(await exists(join(path, "run.json")))) {
+    throw new UserError(`resume target is neither a run nor a checkpoint directory: ${path}`);
+  }
+  return path;
+}
+
+/**
  * Resolves what `--resume` names: a checkpoint directory (it has `state.json`) or a run directory
  * (its `checkpoints/latest`, or the newest complete checkpoint). Returns the run directory and
  * the checkpoint directory.
@@ -381,17 +400,8 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
 export async function resolveResumeTarget(
   path: string,
 ): Promise<{ runDir: string; checkpointDir: string }> {
-  if (!(await exists(path))) throw new UserError(`resume target not found: ${path}`);
-  if (await exists(join(path, "state.json"))) {
-    const runDir = basename(dirname(path)) === "checkpoints" ? dirname(dirname(path)) : null;
-    if (!runDir || !(await exists(join(runDir, "run.json")))) {
-      throw new UserError(`checkpoint ${path} is not inside a run directory (runs/<name>/<id>/)`);
-    }
-    return { runDir, checkpointDir: path };
-  }
-  if (!(await exists(join(path, "run.json")))) {
-    throw new UserError(`resume target is neither a run nor a checkpoint directory: ${path}`);
-  }
+  const runDir = await resumeRunDir(path);
+  if (runDir !== path) return { runDir, checkpointDir: path };
   const checkpointDir = await resolvePointer(path, "latest") ?? await movedAsideCheckpoint(path);
   if (!checkpointDir) throw new UserError(`run ${path} has no complete checkpoint to resume from`);
   return { runDir: path, checkpointDir };

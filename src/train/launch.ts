@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadConfigs, type LoadedConfig, readConfigFile, resolveConfigs } from "../config/load.ts";
 import { UserError } from "../util/errors.ts";
 import { exists } from "../util/fs.ts";
-import { latestRunDir, resolveResumeTarget } from "./checkpoint.ts";
+import { latestRunDir, resumeRunDir } from "./checkpoint.ts";
 import { train, type TrainOptions, type TrainResult } from "./trainer.ts";
 
 /** Options of {@link launchTraining}. */
@@ -50,7 +50,7 @@ export async function resolveLaunch(
     resumePath = latest;
   } else {
     resumePath = opts.resume;
-    const { runDir } = await resolveResumeTarget(resumePath);
+    const runDir = await resumeRunDir(resumePath);
     if (opts.configPath) configs = await loadConfigs(opts.configPath, opts.overrides);
     else {
       const saved = join(runDir, "config.yaml");

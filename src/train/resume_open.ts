@@ -16,6 +16,7 @@ import {
   loadCheckpoint,
   recoverCheckpoints,
   resolveResumeTarget,
+  resumeRunDir,
 } from "./checkpoint.ts";
 import { type ConfigChange, configChanges, describeChange } from "./resume_changes.ts";
 import { RunLock } from "./run_lock.ts";
@@ -32,13 +33,11 @@ export interface OpenedResume {
 
 /** Opens `path` (a run or checkpoint directory) to resume with `cfg`; see the module doc. */
 export async function openResume(path: string, cfg: Config, force: boolean): Promise<OpenedResume> {
-  const first = await resolveResumeTarget(path);
-  const lock = await RunLock.acquire(first.runDir, "resume");
+  const lock = await RunLock.acquire(await resumeRunDir(path), "resume");
   try {
-    const repaired = await recoverCheckpoints(first.runDir);
-    // Resolve again under the lock: recovery may have put a moved-aside checkpoint back.
-    const named = await exists(join(path, "state.json"));
-    const { runDir, checkpointDir } = named ? first : await resolveResumeTarget(first.runDir);
+    // Under the lock, before choosing: recovery may put a moved-aside checkpoint back.
+    const repaired = await recoverCheckpoints(lock.runDir);
+    const { runDir, checkpointDir } = await resolveResumeTarget(path);
     const checkpoint = await loadCheckpoint(checkpointDir);
     const savedPath = join(runDir, "config.yaml");
     const saved = await exists(savedPath)

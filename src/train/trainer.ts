@@ -33,6 +33,7 @@ import {
   writePointer,
 } from "./checkpoint.ts";
 import { checkParamsMatch } from "./checkpoint_check.ts";
+import { crashPoint } from "./crash_point.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { describeChange } from "./resume_changes.ts";
 import { RunLock, RunLocks } from "./run_lock.ts";
@@ -337,6 +338,7 @@ class TrainingLoop {
           ? await this.diagnostics.afterStep(this.state.step)
           : null;
         this.opts.onStep?.(this.state.step, this.model);
+        crashPoint("train.step");
         if (wantLog) {
           const ok = await this.logTrain(lossSum, gradNorm, windowSteps, windowStart);
           windowSteps = 0;
