@@ -245,8 +245,8 @@ export async function resolvePointer(
 /**
  * Repairs what a killed writer left in `checkpoints/` (call only while holding the run's lock):
  * an old copy moved aside (`.step_N.*.old`) goes back when `step_N` is missing and is dropped
- * otherwise; temp files and directories (`.*.tmp`) are removed. Returns what it removed or
- * restored, by name.
+ * otherwise; temp files and directories (`.*.tmp`) are removed; a `latest` that names no
+ * complete checkpoint is pointed at the newest one. Returns what it did, in words.
  */
 export async function recoverCheckpoints(runDir: string): Promise<string[]> {
   const root = checkpointsDir(runDir);
@@ -273,6 +273,13 @@ export async function recoverCheckpoints(runDir: string): Promise<string[]> {
       await Deno.remove(join(root, name), { recursive: true });
       done.push(`removed ${name}`);
     }
+  }
+  // A pointer torn or left dangling by hand points again at the newest complete checkpoint.
+  const latest = await readPointer(runDir, "latest");
+  const newest = (await completeCheckpoints(runDir)).at(-1);
+  if (newest && !(latest && await isCompleteCheckpoint(join(root, latest.dir)))) {
+    await writePointer(runDir, "latest", { step: newest.step, dir: `step_${newest.step}` });
+    done.push(`latest → step_${newest.step}`);
   }
   if (done.length) await syncDir(root);
   return done;
