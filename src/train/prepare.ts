@@ -14,7 +14,7 @@ import type { GPTConfig } from "../nn/gpt.ts";
 import { checkModelName } from "../nn/models_all.ts";
 import { UserError } from "../util/errors.ts";
 import type { Checkpoint } from "./checkpoint.ts";
-import { type ConfigChange } from "./resume_changes.ts";
+import type { ConfigChange } from "./resume_changes.ts";
 import { openResume } from "./resume_open.ts";
 import type { RunLock } from "./run_lock.ts";
 
