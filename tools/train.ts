@@ -34,6 +34,8 @@ Options:
                     it again (they refuse when it is missing or changed; --import overrides).
                     Plugins and edited .ts files are type-checked first (deno check, cached
                     by content; KILN_NO_TYPECHECK=1 skips it)
+  --force           resume even when the config changes the seed, batch size, data or model
+                    (recorded in config.yaml and in the resume event of metrics.jsonl)
   --runs <dir>      root of run directories (default: runs)
   --list-sweep      print the sweep's points (index, run name, overrides) and exit
   --sweep-index I   train only point I of the sweep (also KILN_SWEEP_INDEX, or Slurm's
@@ -52,13 +54,15 @@ Ctrl-C (SIGINT) or SIGHUP finishes the current step, writes a checkpoint and mar
 "stopped"; SIGTERM does the same and marks it "preempted". Exit codes: 0 after Ctrl-C, 143 after
 SIGTERM, 129 after SIGHUP.`;
 
-/** Splits off `--resume [path]`, whose value is optional (parseArgs cannot express that). */
-function takeResume(args: string[]): { rest: string[]; resume?: string | true } {
+/** Splits off `--resume [path]` (its value is optional: parseArgs cannot express that) and `--force`. */
+function takeResume(args: string[]): { rest: string[]; resume?: string | true; force: boolean } {
   const rest: string[] = [];
   let resume: string | true | undefined;
+  let force = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a.startsWith("--resume=")) resume = a.slice("--resume=".length);
+    if (a === "--force") force = true;
+    else if (a.startsWith("--resume=")) resume = a.slice("--resume=".length);
     else if (a === "--resume") {
       const next = args[i + 1];
       if (next !== undefined && !next.startsWith("-") && !next.includes("=")) {
@@ -67,7 +71,7 @@ function takeResume(args: string[]): { rest: string[]; resume?: string | true } 
       } else resume = true;
     } else rest.push(a);
   }
-  return { rest, resume };
+  return { rest, resume, force };
 }
 
 function summary(r: TrainResult): string {
@@ -79,7 +83,8 @@ function summary(r: TrainResult): string {
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
 export async function main(args: string[]): Promise<void> {
   const sweepFlags = takeSweepFlags(args);
-  const { rest, resume } = takeResume(sweepFlags.rest);
+  const { rest, resume, force } = takeResume(sweepFlags.rest);
+  if (force && resume === undefined) throw new UserError("--force applies only to --resume");
   const parsed = parseExperimentArgs("train", rest);
   if (parsed.help) return console.log(HELP);
   await typecheckLocal({ plugins: parsed.imports });
@@ -122,7 +127,7 @@ export async function main(args: string[]): Promise<void> {
     sweepIndex: requestedSweepIndex(sweepFlags.sweepIndex, hasSweep),
     runsRoot: parsed.runsRoot,
     imports: parsed.imports,
-    trainOptions: { handleSigint: true, progress: parsed.progress },
+    trainOptions: { handleSigint: true, progress: parsed.progress, force },
     onRunEnd: (r) => console.log(summary(r)),
   });
   const failed = results.find((r) => r.status === "failed");

@@ -25,8 +25,9 @@ import {
   checkpointsDir,
   latestRunDir,
   loadCheckpoint,
-  readPointer,
+  resolvePointer,
 } from "../train/checkpoint.ts";
+import { checkParamsMatch } from "../train/checkpoint_check.ts";
 import { toGptConfig } from "../train/prepare.ts";
 import { UserError } from "../util/errors.ts";
 import { exists } from "../util/fs.ts";
@@ -77,12 +78,9 @@ export async function locateModel(path: string): Promise<ModelLocation> {
     return { kind: "hf", runDir: null, checkpointDir: path };
   }
   if (await exists(join(path, "run.json")) || await exists(checkpointsDir(path))) {
-    const latest = await readPointer(path, "latest");
-    if (!latest) throw new UserError(`run ${path} has no checkpoint yet (checkpoints/latest)`);
-    const checkpointDir = join(checkpointsDir(path), latest.dir);
-    if (!(await exists(join(checkpointDir, "state.json")))) {
-      throw new UserError(`run ${path}: checkpoints/latest points at a missing ${latest.dir}`);
-    }
+    // checkpoints/latest, or the newest complete checkpoint when latest is missing or torn.
+    const checkpointDir = await resolvePointer(path, "latest");
+    if (!checkpointDir) throw new UserError(`run ${path} has no complete checkpoint yet`);
     return { kind: "run", runDir: path, checkpointDir };
   }
   // An experiment directory (runs/<name>/): its newest run that has a checkpoint.
@@ -100,19 +98,9 @@ export function writeCheckpointParams(
   ckpt: Checkpoint,
   source: string,
 ): void {
+  checkParamsMatch(model.params.tensors, ckpt.params, source);
   const values = new Map<string, Float32Array>();
-  for (const [name, tensor] of model.params.tensors) {
-    const stored = ckpt.params.get(name);
-    if (!stored) throw new UserError(`${source}: missing tensor ${name}`);
-    if (stored.shape.join(",") !== tensor.shape.join(",")) {
-      throw new UserError(
-        `${source}: ${name} has shape [${stored.shape}], the model config needs [${tensor.shape}]`,
-      );
-    }
-    values.set(name, stored.data);
-  }
-  const extra = [...ckpt.params.keys()].find((n) => !model.params.tensors.has(n));
-  if (extra) throw new UserError(`${source}: unexpected tensor ${extra} for this model config`);
+  for (const [name, stored] of ckpt.params) values.set(name, stored.data);
   model.params.write(values);
 }
 

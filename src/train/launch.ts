@@ -13,7 +13,7 @@ import { UserError } from "../util/errors.ts";
 import { exists } from "../util/fs.ts";
 import { resumableSweepRun } from "../sweep/find_runs.ts";
 import { type IndexChoice, selectSweepPoint } from "../sweep/select.ts";
-import { latestRunDir, resolveResumeTarget } from "./checkpoint.ts";
+import { latestRunDir, resumeRunDir } from "./checkpoint.ts";
 import { train, type TrainOptions, type TrainResult } from "./trainer.ts";
 
 /** Options of {@link launchTraining}. */
@@ -32,7 +32,7 @@ export interface LaunchOptions {
   sweepIndex?: IndexChoice;
   /** Root of run directories (default `runs`). */
   runsRoot?: string;
-  /** Passed through to `train`. */
+  /** Passed through to `train` (`force`: resume despite changes that break exact resume). */
   trainOptions?: Omit<TrainOptions, "resume" | "runsRoot" | "sweep">;
   /**
    * `--import` plugin files, loaded before any config is read and recorded in config.yaml. When
@@ -64,7 +64,7 @@ async function launchImports(opts: LaunchOptions): Promise<ImportRecord[]> {
     const name = (await readConfigFile(opts.configPath)).experiment_name;
     runDir = typeof name === "string" ? await latestRunDir(opts.runsRoot ?? "runs", name) : null;
   } else {
-    runDir = (await resolveResumeTarget(opts.resume)).runDir;
+    runDir = await resumeRunDir(opts.resume);
   }
   if (!runDir) return [];
   return await importRunPlugins(await recordedImports(runDir), explicit, runDir);
@@ -120,7 +120,7 @@ async function resolveConfigsOf(
     resumePath = latest;
   } else {
     resumePath = opts.resume;
-    const { runDir } = await resolveResumeTarget(resumePath);
+    const runDir = await resumeRunDir(resumePath);
     if (opts.configPath) configs = await load(opts.configPath);
     else {
       const saved = join(runDir, "config.yaml");

@@ -43,6 +43,8 @@ export interface EventLine {
   elapsed_s: number;
   event: string;
   detail: string;
+  /** On a `resume` event: the config changes it was resumed with (`key old → new`). */
+  overrides?: string[];
 }
 
 /** A diagnostics line (`{"type":"diag",…}`): activation norms, grad norms, entropy, memory. */
@@ -106,7 +108,29 @@ export async function readMetrics(dir: string): Promise<MetricsLine[]> {
  * once. The file is replaced atomically.
  */
 export async function rewindMetrics(dir: string, step: number): Promise<void> {
-  const lines = (await readMetrics(dir)).filter((l) => l.step <= step);
+  // A damaged line (a torn write, an edit by hand) is dropped rather than blocking the resume.
+  const lines = (await readMetricsLenient(dir)).filter((l) => l.step <= step);
   const text = lines.map((l) => JSON.stringify(l) + "\n").join("");
   await writeFileAtomic(join(dir, "metrics.jsonl"), text);
+}
+
+/** The parseable metrics lines that have a numeric step; anything else is skipped. */
+async function readMetricsLenient(dir: string): Promise<MetricsLine[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(dir, "metrics.jsonl"));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+  const out: MetricsLine[] = [];
+  for (const line of text.split("\n")) {
+    try {
+      const v = JSON.parse(line);
+      if (v && typeof v === "object" && Number.isFinite(v.step)) out.push(v);
+    } catch {
+      // skipped: see rewindMetrics
+    }
+  }
+  return out;
 }

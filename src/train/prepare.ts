@@ -14,7 +14,10 @@ import type { GPTConfig } from "../nn/gpt.ts";
 import { checkModelName } from "../nn/models_all.ts";
 import { checkEncDecData } from "../nn/encdec_config.ts";
 import { UserError } from "../util/errors.ts";
-import { type Checkpoint, loadCheckpoint, resolveResumeTarget } from "./checkpoint.ts";
+import type { Checkpoint } from "./checkpoint.ts";
+import type { ConfigChange } from "./resume_changes.ts";
+import { openResume } from "./resume_open.ts";
+import type { RunLock } from "./run_lock.ts";
 import { checkFootprintFitsMemory, hostMemoryBytes, trainingFootprint } from "./model_fit.ts";
 import type { TrainingFootprint } from "./model_fit.ts";
 
@@ -24,7 +27,17 @@ export interface PreparedRun {
   gptConfig: GPTConfig;
   totalSteps: number;
   warmupSteps: number;
-  resume: { runDir: string; checkpointDir: string; checkpoint: Checkpoint } | null;
+  resume: {
+    runDir: string;
+    checkpointDir: string;
+    checkpoint: Checkpoint;
+    /** The run's lock, held from here to the end of training. */
+    lock: RunLock;
+    /** Config keys that differ from the run's saved config.yaml. */
+    changes: ConfigChange[];
+    /** What recovery repaired in checkpoints/ (a killed writer's leftovers). */
+    repaired: string[];
+  } | null;
   /** What training needs in memory (checked against the device once it is open). */
   footprint: TrainingFootprint;
 }
@@ -74,7 +87,10 @@ export function modelDifferences(a: ModelConfig, b: ModelConfig): string[] {
 }
 
 /** Builds the source and checks everything; loads the resume checkpoint when asked. */
-export async function prepareRun(cfg: Config, opts: { resume?: string }): Promise<PreparedRun> {
+export async function prepareRun(
+  cfg: Config,
+  opts: { resume?: string; force?: boolean },
+): Promise<PreparedRun> {
   checkModelName(cfg.model.name);
   const source = await createSource(cfg.data, {
     seed: cfg.seed,
@@ -92,24 +108,29 @@ export async function prepareRun(cfg: Config, opts: { resume?: string }): Promis
   const warmupSteps = t.warmup_steps ?? Math.round((t.warmup_ratio ?? 0) * totalSteps);
   let resume: PreparedRun["resume"] = null;
   if (opts.resume !== undefined) {
-    const target = await resolveResumeTarget(opts.resume);
-    const checkpoint = await loadCheckpoint(target.checkpointDir);
-    const diff = modelDifferences(toComparable(checkpoint.state.model), toComparable(cfg.model));
-    if (diff.length) {
-      throw new UserError(
-        `resume target ${target.checkpointDir} has a different model shape: ${diff.join(", ")}`,
-      );
+    const opened = await openResume(opts.resume, cfg, opts.force ?? false);
+    try {
+      const { checkpoint, checkpointDir } = opened;
+      const diff = modelDifferences(toComparable(checkpoint.state.model), toComparable(cfg.model));
+      if (diff.length && !opts.force) {
+        throw new UserError(
+          `resume target ${checkpointDir} has a different model shape: ${diff.join(", ")}`,
+        );
+      }
+      if (checkpoint.state.step > totalSteps) {
+        throw new UserError(
+          `resume target is at step ${checkpoint.state.step}, past the ${totalSteps} steps ` +
+            `this config trains for: raise training.max_steps`,
+        );
+      }
+      // The schedule follows the config resumed with (a raised max_steps stretches the decay).
+      checkpoint.state.schedule.total_steps = totalSteps;
+      checkpoint.state.schedule.warmup_steps = warmupSteps;
+      resume = opened;
+    } catch (err) {
+      opened.lock.releaseSync();
+      throw err;
     }
-    if (checkpoint.state.step > totalSteps) {
-      throw new UserError(
-        `resume target is at step ${checkpoint.state.step}, past the ${totalSteps} steps ` +
-          `this config trains for: raise training.max_steps`,
-      );
-    }
-    // The schedule follows the config resumed with (a raised max_steps stretches the decay).
-    checkpoint.state.schedule.total_steps = totalSteps;
-    checkpoint.state.schedule.warmup_steps = warmupSteps;
-    resume = { ...target, checkpoint };
   }
   return {
     source,

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { UserError } from "../util/errors.ts";
 import { writeJsonAtomic } from "../util/fs.ts";
 
-/** Lifecycle of a run as `run.json` records it. */
-export type RunStatus = "running" | "finished" | "failed" | "stopped" | "preempted";
+/** Lifecycle of a run as `run.json` records it (`killed`: its process died, see dead_run.ts). */
+export type RunStatus = "running" | "finished" | "failed" | "stopped" | "preempted" | "killed";
 
 /** The content of `run.json`. */
 export interface RunInfo {
@@ -107,5 +107,29 @@ export async function readRunInfo(dir: string): Promise<RunInfo> {
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) throw new UserError(`not a run directory: ${dir}`);
     throw new UserError(`${join(dir, "run.json")}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Marks a run `failed` with a one-line message after an error, and never throws: on a full disk
+ * the atomic write (a temp file) may fail where overwriting run.json in place still fits.
+ */
+export async function recordFailure(
+  dir: string,
+  info: RunInfo,
+  step: number,
+  message: string,
+): Promise<void> {
+  info.status = "failed";
+  info.message = message.split("\n")[0];
+  info.step = step;
+  try {
+    await writeRunInfo(dir, info);
+  } catch {
+    try {
+      await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify(info, null, 2) + "\n");
+    } catch {
+      // nothing more can be done; the error itself still reaches the user
+    }
   }
 }

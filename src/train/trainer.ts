@@ -20,7 +20,8 @@ import { AdamW } from "../optim/adamw.ts";
 import { learningRate } from "../optim/schedule.ts";
 import { ops } from "../tensor/ops.ts";
 import { noGrad, stepScope, Tensor } from "../tensor/tensor.ts";
-import { GpuError } from "../util/errors.ts";
+import { GpuError, UserError } from "../util/errors.ts";
+import { asIoUserError } from "../util/io_error.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { ProgressBar } from "../util/progress.ts";
 import {
@@ -31,13 +32,24 @@ import {
   type TrainState,
   writePointer,
 } from "./checkpoint.ts";
+import { checkParamsMatch } from "./checkpoint_check.ts";
+import { crashPoint } from "./crash_point.ts";
 import { Diagnostics } from "./diagnostics.ts";
 import { EvalInterrupted, evaluate } from "./evaluate.ts";
 import { LeakDetector } from "./leak.ts";
+import { describeChange } from "./resume_changes.ts";
+import { RunLock, RunLocks } from "./run_lock.ts";
 import { type MetricsLine, MetricsWriter, rewindMetrics } from "./metrics.ts";
 import { checkFootprintFitsDevice } from "./model_fit.ts";
 import { type PreparedRun, prepareRun } from "./prepare.ts";
-import { createRunDir, gitState, readRunInfo, type RunInfo, writeRunInfo } from "./run_dir.ts";
+import {
+  createRunDir,
+  gitState,
+  readRunInfo,
+  recordFailure,
+  type RunInfo,
+  writeRunInfo,
+} from "./run_dir.ts";
 import { fileTuneCache } from "../util/tune_cache_file.ts";
 import { listenForStopSignals, STOP_REASONS, type StopSignal, stopStatus } from "./stop_signals.ts";
 import { applyConfigFreeze, HookRunner, type TrainingHooks } from "./hooks.ts";
@@ -66,6 +78,8 @@ export interface TrainOptions {
   onStep?: (step: number, model: LanguageModel) => void;
   /** Hooks for this run only, after those of `registerTrainingHooks` (src/train/hooks.ts). */
   hooks?: TrainingHooks[];
+  /** Resume even when the config changes what an exact resume needs (seed, batch, data, model). */
+  force?: boolean;
 }
 
 /** What {@link train} returns. */
@@ -100,14 +114,16 @@ const FLOPS_FORMULA = "6*N + 12*L*d*T per token (PaLM/nanoGPT; N = matmul params
 export async function train(cfg: Config, opts: TrainOptions = {}): Promise<TrainResult> {
   // Everything that can fail on bad input happens before the first byte is written.
   const prepared = await prepareRun(cfg, opts);
+  const locks = new RunLocks(prepared.resume?.lock);
   const ownsDevice = !opts.device;
-  const dev = opts.device ?? await Device.open({
-    tuneCache: fileTuneCache(),
-    powerPreference: cfg.device.power_preference,
-    adapter: cfg.device.adapter,
-    f16: cfg.device.f16,
-  });
+  let dev: Device | undefined;
   try {
+    dev = opts.device ?? await Device.open({
+      tuneCache: fileTuneCache(),
+      powerPreference: cfg.device.power_preference,
+      adapter: cfg.device.adapter,
+      f16: cfg.device.f16,
+    });
     checkFootprintFitsDevice(prepared.footprint, dev.limits);
     const model = createModel(dev, prepared.gptConfig, { seed: cfg.seed });
     applyConfigFreeze(model, cfg.training.freeze);
@@ -118,10 +134,11 @@ export async function train(cfg: Config, opts: TrainOptions = {}): Promise<Train
       weightDecay: cfg.training.weight_decay,
       decayAll: cfg.training.weight_decay_on === "all",
     });
-    const loop = new TrainingLoop(cfg, prepared, dev, model, optimizer, opts);
+    const loop = new TrainingLoop(cfg, prepared, dev, model, optimizer, opts, locks);
     return await loop.run();
   } finally {
-    if (ownsDevice) dev.destroy();
+    if (ownsDevice) dev?.destroy();
+    locks.releaseAll();
   }
 }
 
@@ -157,6 +174,7 @@ class TrainingLoop {
     private readonly model: LanguageModel,
     private readonly optimizer: AdamW,
     private readonly opts: TrainOptions,
+    private readonly locks: RunLocks,
   ) {
     this.source = prepared.source;
     const t = cfg.training;
@@ -196,15 +214,17 @@ class TrainingLoop {
       : () => {};
     try {
       return await this.loop();
-    } catch (err) {
+    } catch (caught) {
+      // Disk full, permission denied…: one line, exit 2, like any other user-side problem.
+      const err = asIoUserError(caught, `run ${this.dir}`) as Error;
       if (err instanceof GpuError && this.metrics) this.event("gpu_error", err.message);
       // Record the failure, but never let a second error hide the first.
-      await this.finish("failed", (err as Error).message.split("\n")[0]).catch(() => {});
+      if (this.info) await recordFailure(this.dir, this.info, this.state.step, err.message);
       throw err;
     } finally {
       this.opts.signal?.removeEventListener("abort", stopOnAbort);
       removeSignals();
-      this.metrics.close();
+      this.metrics?.close();
     }
   }
 
@@ -230,9 +250,21 @@ class TrainingLoop {
     const resume = this.prepared.resume;
     if (resume) {
       this.dir = resume.runDir;
+      checkParamsMatch(
+        this.model.params.tensors,
+        resume.checkpoint.params,
+        join(resume.checkpointDir, "model.safetensors"),
+      );
+      try {
+        this.restore(resume.checkpoint);
+      } catch (err) {
+        throw err instanceof UserError
+          ? new UserError(`${join(resume.checkpointDir, "optimizer.safetensors")}: ${err.message}`)
+          : err;
+      }
+      // Only now, with the checkpoint known good, is run.json touched.
       this.info = await readRunInfo(this.dir);
       this.id = this.info.id;
-      this.restore(resume.checkpoint);
       this.elapsedBase = resume.checkpoint.state.elapsed_s;
       this.lastGood = resume.checkpoint;
       await rewindMetrics(this.dir, this.state.step);
@@ -242,11 +274,12 @@ class TrainingLoop {
       await writeRunInfo(this.dir, this.info);
       this.lastCheckpointStep = this.state.step;
       this.lastValStep = this.state.step;
-      this.event("resume", `from ${resume.checkpointDir} at step ${this.state.step}`);
+      await this.recordResume(resume);
       return;
     }
     const { dir, id } = await createRunDir(this.opts.runsRoot ?? "runs", this.cfg.experiment_name);
     [this.dir, this.id] = [dir, id];
+    this.locks.add(await RunLock.acquire(dir, "train"));
     await writeFileAtomic(join(dir, "config.yaml"), configToYaml(this.cfg));
     if (this.source.tokenizerJson) {
       await writeFileAtomic(join(dir, "tokenizer.json"), this.source.tokenizerJson);
@@ -277,6 +310,24 @@ class TrainingLoop {
     };
     await writeRunInfo(dir, this.info);
     this.metrics = await MetricsWriter.open(dir);
+  }
+
+  /** The resume event, with what recovery repaired and what the config changed. */
+  private async recordResume(resume: NonNullable<PreparedRun["resume"]>): Promise<void> {
+    if (resume.repaired.length) this.event("recovered", resume.repaired.join(", "));
+    const changes = resume.changes.map(describeChange);
+    if (changes.length) {
+      await writeFileAtomic(join(this.dir, "config.yaml"), configToYaml(this.cfg));
+    }
+    this.log({
+      type: "event",
+      step: this.state.step,
+      elapsed_s: this.elapsed(),
+      event: "resume",
+      detail: `from ${resume.checkpointDir} at step ${this.state.step}` +
+        (changes.length ? `; changed ${changes.join(", ")}` : ""),
+      ...(changes.length ? { overrides: changes } : {}),
+    });
   }
 
   private async loop(): Promise<TrainResult> {
@@ -313,6 +364,7 @@ class TrainingLoop {
           : null;
         this.opts.onStep?.(this.state.step, this.model);
         await this.hooks.afterStep(this.state.step);
+        crashPoint("train.step");
         if (wantLog) {
           const ok = await this.logTrain(lossSum, gradNorm, windowSteps, windowStart);
           windowSteps = 0;

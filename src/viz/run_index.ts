@@ -5,6 +5,7 @@
  * these ids, so no path a client sends ever reaches the file system.
  */
 
+import { markDeadRun } from "../train/dead_run.ts";
 import { basename, join } from "node:path";
 import { parseYaml } from "../deps.ts";
 import { isInsideDir } from "../util/fs.ts";
@@ -254,6 +255,11 @@ export async function refreshEntry(entry: RunEntry): Promise<boolean> {
     entry.meta = await readJsonObject(metaPath);
     entry.metaStamp = metaStamp;
     changed = true;
+  }
+  // A `running` run whose process is gone is marked `killed` (then read again).
+  if (entry.meta?.status === "running" && await markDeadRun(entry.ref.dir)) {
+    entry.meta = await readJsonObject(metaPath);
+    entry.metaStamp = await fileStamp(metaPath);
   }
   const configPath = join(entry.ref.dir, "config.yaml");
   const configStamp = await fileStamp(configPath);
