@@ -27,6 +27,7 @@ so a requeued task continues its own run; on SIGTERM a task checkpoints, marks i
   --max-parallel N       at most N tasks at once (--array=0-K%N)
   --signal SIG@SECONDS   signal before the time limit (default TERM@120)
   --sbatch-arg ARG       a further #SBATCH line, verbatim; repeatable (--sbatch-arg=--mem=8G)
+  --import FILE          a plugin module every task loads (repeatable; see train --help)
   --runs DIR             root of run directories (default: runs)
   --dry-run              print the script; write and submit nothing
 status summarises the array from squeue/sacct and the run directories.
@@ -42,6 +43,7 @@ async function submit(args: string[]): Promise<void> {
     "max-parallel": { type: "string" },
     signal: { type: "string" },
     "sbatch-arg": { type: "string", multiple: true },
+    import: { type: "string", multiple: true },
     runs: { type: "string", default: "runs" },
     "dry-run": { type: "boolean", default: false },
   });
@@ -65,6 +67,7 @@ async function submit(args: string[]): Promise<void> {
     maxParallel: positive("max-parallel"),
     signal: values.signal as string | undefined,
     sbatchArgs: values["sbatch-arg"] as string[] | undefined,
+    imports: values.import as string[] | undefined,
     dryRun: values["dry-run"] as boolean,
   });
   if (typeof result === "string") {

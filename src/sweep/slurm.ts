@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { YAML } from "../deps.ts";
 import { readConfigFile, resolveConfigs } from "../config/load.ts";
 import { applyOverrides, parseOverride } from "../config/overrides.ts";
+import { importPlugins } from "../plugins/imports.ts";
 import { UserError } from "../util/errors.ts";
 import { exists, writeJsonAtomic } from "../util/fs.ts";
 import { sweepDir } from "./parallel.ts";
@@ -31,6 +32,8 @@ export interface SlurmOptions {
   signal?: string;
   /** Further `#SBATCH` lines, verbatim (`--account=x`, `--mem=8G`…). */
   sbatchArgs?: string[];
+  /** Plugin modules (`--import`) every task loads; made absolute in the script. */
+  imports?: string[];
 }
 
 /** Everything the script needs to know. */
@@ -82,6 +85,7 @@ export function sbatchScript(s: SbatchScriptInput): string {
     'echo "kiln: sweep point ${SLURM_ARRAY_TASK_ID} on $(hostname), restart ${SLURM_RESTART_COUNT:-0}"',
     `exec ${s.train.map(quote).join(" ")} \\`,
     `  --config ${quote(join(s.sweepDir, "sweep.yaml"))} \\`,
+    ...(s.imports ?? []).map((file) => `  --import ${quote(resolve(file))} \\`),
     `  --runs ${quote(s.runsRoot)} --sweep-index "$SLURM_ARRAY_TASK_ID" \\`,
     "  --resume-or-start --no-progress",
     "",
@@ -124,6 +128,8 @@ export interface SubmitOptions extends SlurmOptions {
 export async function submitSweep(opts: SubmitOptions): Promise<Submitted | string> {
   const sbatch = opts.dryRun ? "sbatch" : await which("sbatch");
   if (!sbatch) throw new UserError("--slurm: sbatch not found on PATH (is Slurm installed here?)");
+  // the plugins first: their models, sources and keys must exist when the configs are validated
+  await importPlugins(opts.imports ?? []);
   const tree = await readConfigFile(opts.configPath);
   applyOverrides(tree, opts.overrides.map(parseOverride));
   const configs = resolveConfigs(tree, [], opts.configPath);

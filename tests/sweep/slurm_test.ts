@@ -42,6 +42,10 @@ Deno.test("sbatch script: one array task per point, resume semantics, valid bash
   assert.match(script, /--sweep-index "\$SLURM_ARRAY_TASK_ID"/);
   assert.match(script, /--resume-or-start/);
   assert.match(sbatchScript({ ...INPUT, signal: "USR1@60" }), /--signal=B:USR1@60\n/);
+  // plugins travel to every task as absolute paths
+  const withPlugin = sbatchScript({ ...INPUT, imports: ["/home/me/plugins/relu.ts"] });
+  assert.match(withPlugin, /\n {2}--import \/home\/me\/plugins\/relu\.ts \\\n {2}--runs /);
+  assert.doesNotMatch(script, /--import/);
   assert.throws(() => sbatchScript({ ...INPUT, signal: "soon" }), /--signal: expected SIG@SECONDS/);
   // bash itself parses it.
   const file = await Deno.makeTempFile({ suffix: ".sbatch" });
