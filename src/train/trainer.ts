@@ -113,7 +113,9 @@ const FLOPS_FORMULA = "6*N + 12*L*d*T per token (PaLM/nanoGPT; N = matmul params
  */
 export async function train(cfg: Config, opts: TrainOptions = {}): Promise<TrainResult> {
   // Everything that can fail on bad input happens before the first byte is written.
-  const prepared = await prepareRun(cfg, opts);
+  const prepared = await prepareRun(cfg, opts).catch((err) => {
+    throw asIoUserError(err, "preparing the run");
+  });
   const locks = new RunLocks(prepared.resume?.lock);
   const ownsDevice = !opts.device;
   let dev: Device | undefined;
