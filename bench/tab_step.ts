@@ -12,10 +12,7 @@
 import { parseArgs } from "node:util";
 import mess3Yaml from "../configs/mess3.yaml" with { type: "text" };
 import { Device } from "../src/gpu/device.ts";
-import {
-  TRAIN_PAGE_HTML,
-  trainPageScript,
-} from "../src/web/train_page_build.ts";
+import { TRAIN_PAGE_HTML, trainPageScript } from "../src/web/train_page_build.ts";
 import { parseProcessConfig, trainProcessInTab } from "../src/web/train_tab.ts";
 import {
   launchWebGpuChromium,
@@ -118,12 +115,8 @@ console.log(
 for (const run of [inDeno, inChromium]) {
   const t = await run();
   console.log(
-    `${t.adapter}: first ${every} steps ${
-      t.firstWindowS.toFixed(1)
-    } s (compilation), then ` +
-      `${t.steadyMsPerStep.toFixed(0)} ms/step; val loss ${
-        t.finalValLoss.toFixed(4)
-      }; ` +
+    `${t.adapter}: first ${every} steps ${t.firstWindowS.toFixed(1)} s (compilation), then ` +
+      `${t.steadyMsPerStep.toFixed(0)} ms/step; val loss ${t.finalValLoss.toFixed(4)}; ` +
       `load ${load()}`,
   );
 }
