@@ -53,6 +53,7 @@ import {
 import { fileTuneCache } from "../util/tune_cache_file.ts";
 import { listenForStopSignals, STOP_REASONS, type StopSignal, stopStatus } from "./stop_signals.ts";
 import { applyConfigFreeze, HookRunner, type TrainingHooks } from "./hooks.ts";
+import { TrainingObjective } from "./combined_loss.ts";
 
 /** Options of {@link train} beyond the config. */
 export interface TrainOptions {
@@ -166,6 +167,7 @@ class TrainingLoop {
   private readonly diagnostics: Diagnostics;
   private readonly hooks: HookRunner;
   private readonly leaks = new LeakDetector();
+  private readonly objective: TrainingObjective;
 
   constructor(
     private readonly cfg: Config,
@@ -199,6 +201,7 @@ class TrainingLoop {
     };
     this.diagnostics = new Diagnostics(cfg.training.diagnostics, dev, model, this.source);
     this.hooks = new HookRunner(opts.hooks ?? [], model, cfg);
+    this.objective = new TrainingObjective(dev, cfg.training.loss.accuracy_weight);
   }
 
   async run(): Promise<TrainResult> {
@@ -384,6 +387,7 @@ class TrainingLoop {
       }
     } finally {
       for (const x of [inputs, targets, lossSum]) x.release();
+      this.objective.release();
     }
     bar.done(status);
     // A stop (Ctrl-C) should end quickly: no extra validation, only the checkpoint.
@@ -444,13 +448,12 @@ class TrainingLoop {
       const [x, y] = this.upload(batch, inputs, targets);
       // The step scope frees what no backward does (temporaries a forward made under noGrad).
       stepScope(() => {
-        const { loss } = this.model.forward(x, {
-          targets: y,
+        const loss = this.objective.loss(this.model, x, y, batch, {
           train: true,
           dropoutSeed: dropoutSeed(this.cfg.seed, index),
         });
-        noGrad(() => ops.accumulate(lossSum, loss!));
-        const scaled = t.grad_accum_steps > 1 ? ops.scale(loss!, 1 / t.grad_accum_steps) : loss!;
+        noGrad(() => ops.accumulate(lossSum, loss));
+        const scaled = t.grad_accum_steps > 1 ? ops.scale(loss, 1 / t.grad_accum_steps) : loss;
         scaled.backward();
       });
       if (x !== inputs) [x, y].forEach((z) => z.release());
@@ -495,6 +498,7 @@ class TrainingLoop {
     lossSum.write([0]);
     const seconds = (performance.now() - windowStart) / 1000;
     const extra = await this.hooks.metrics(this.state.step);
+    const parts = await this.objective.readWindow(this.dev, micro);
     this.lastTrainLoss = loss;
     this.log({
       type: "train",
@@ -508,6 +512,7 @@ class TrainingLoop {
       tokens_per_s: (steps * this.tokensPerStep) / seconds,
       step_ms: (seconds * 1000) / steps,
       gpu_bytes: this.dev.bytesInUse(),
+      ...parts,
       ...extra,
     });
     const finite = Number.isFinite(loss) && skipped <= this.skippedBase;
