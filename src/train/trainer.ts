@@ -54,6 +54,7 @@ import { fileTuneCache } from "../util/tune_cache_file.ts";
 import { listenForStopSignals, STOP_REASONS, type StopSignal, stopStatus } from "./stop_signals.ts";
 import { applyConfigFreeze, HookRunner, type TrainingHooks } from "./hooks.ts";
 import { TrainingObjective } from "./combined_loss.ts";
+import { GradientClipper } from "./clipping.ts";
 
 /** Options of {@link train} beyond the config. */
 export interface TrainOptions {
@@ -168,6 +169,7 @@ class TrainingLoop {
   private readonly hooks: HookRunner;
   private readonly leaks = new LeakDetector();
   private readonly objective: TrainingObjective;
+  private readonly clipper: GradientClipper;
 
   constructor(
     private readonly cfg: Config,
@@ -202,6 +204,7 @@ class TrainingLoop {
     this.diagnostics = new Diagnostics(cfg.training.diagnostics, dev, model, this.source);
     this.hooks = new HookRunner(opts.hooks ?? [], model, cfg);
     this.objective = new TrainingObjective(dev, cfg.training.loss.accuracy_weight);
+    this.clipper = new GradientClipper(cfg.training.clip, cfg.training.max_grad_norm);
   }
 
   async run(): Promise<TrainResult> {
@@ -356,7 +359,7 @@ class TrainingLoop {
         const wantLog = (this.state.step + 1) % t.log_every === 0 ||
           this.state.step + 1 === total || this.isCheckpointStep(this.state.step + 1);
         await this.hooks.beforeStep(this.state.step);
-        const gradNorm = this.recordStep(inputs, targets, lossSum, wantLog);
+        const gradNorm = await this.recordStep(inputs, targets, lossSum, wantLog);
         this.state.step++;
         this.state.tokens += this.tokensPerStep;
         windowSteps++;
@@ -426,15 +429,15 @@ class TrainingLoop {
   }
 
   /**
-   * Records one optimizer step (no submit until the end, no readback). Returns the gradient
-   * norm tensor when it is a log step.
+   * Records one optimizer step (no submit until the end, no readback but adaptive clipping's
+   * one). Returns the gradient norm tensor when it is a log step.
    */
-  private recordStep(
+  private async recordStep(
     inputs: Tensor,
     targets: Tensor,
     lossSum: Tensor,
     wantGradNorm: boolean,
-  ): Tensor | null {
+  ): Promise<Tensor | null> {
     const t = this.cfg.training;
     const lr = this.currentLr();
     this.model.params.zeroGrad();
@@ -460,7 +463,7 @@ class TrainingLoop {
     }
     this.state.rng.batch_index = this.state.batch_index;
     const gradNorm = wantGradNorm ? this.optimizer.gradNorm() : null;
-    this.optimizer.step({ lr, maxGradNorm: t.max_grad_norm > 0 ? t.max_grad_norm : undefined });
+    await this.clipper.step(this.dev, this.optimizer, lr, this.state);
     this.dev.flush();
     return gradNorm;
   }
@@ -513,6 +516,7 @@ class TrainingLoop {
       step_ms: (seconds * 1000) / steps,
       gpu_bytes: this.dev.bytesInUse(),
       ...parts,
+      ...this.clipper.metrics(),
       ...extra,
     });
     const finite = Number.isFinite(loss) && skipped <= this.skippedBase;
