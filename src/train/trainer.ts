@@ -55,6 +55,7 @@ import { listenForStopSignals, STOP_REASONS, type StopSignal, stopStatus } from 
 import { applyConfigFreeze, HookRunner, type TrainingHooks } from "./hooks.ts";
 import { TrainingObjective } from "./combined_loss.ts";
 import { GradientClipper } from "./clipping.ts";
+import { checkSpike } from "./spike_guard.ts";
 
 /** Options of {@link train} beyond the config. */
 export interface TrainOptions {
@@ -161,6 +162,7 @@ class TrainingLoop {
   private lastGood: Checkpoint | null = null;
   private skippedBase = 0;
   private lastTrainLoss: number | null = null;
+  private lastGradNorm: number | null = null;
   private lastValLoss: number | null = null;
   private lastValStep = -1;
   private lastCheckpointStep = -1;
@@ -381,6 +383,7 @@ class TrainingLoop {
             continue;
           }
           status = `loss ${this.lastTrainLoss!.toFixed(4)}`;
+          await this.watchForSpike();
         }
         if (diag) this.log({ ...diag, elapsed_s: this.elapsed() });
         if (t.eval_every > 0 && this.state.step % t.eval_every === 0) await this.validate();
@@ -503,6 +506,7 @@ class TrainingLoop {
     const extra = await this.hooks.metrics(this.state.step);
     const parts = await this.objective.readWindow(this.dev, micro);
     this.lastTrainLoss = loss;
+    this.lastGradNorm = norm;
     this.log({
       type: "train",
       step: this.state.step,
@@ -554,6 +558,15 @@ class TrainingLoop {
     this.state.schedule.lr_scale = lrScale;
     this.event("lr_cut", `learning rate scale ${lrScale}, back to step ${this.state.step}`);
     return null;
+  }
+
+  /** A loss or gradient-norm spike: log it and checkpoint the state, still finite, at once. */
+  private async watchForSpike(): Promise<void> {
+    const factor = this.cfg.training.guards.spike_factor;
+    const spike = checkSpike(this.state, factor, this.lastTrainLoss!, this.lastGradNorm);
+    if (!spike) return;
+    this.event("spike", `${spike} at step ${this.state.step}`);
+    if (!this.isCheckpointStep(this.state.step)) await this.checkpoint();
   }
 
   private async validate(): Promise<void> {
