@@ -4,11 +4,7 @@ import "../../src/data/sources_all.ts";
 import type { LanguageModel } from "../../src/nn/registry.ts";
 import { loadCheckpoint } from "../../src/train/checkpoint.ts";
 import { readMetrics } from "../../src/train/metrics.ts";
-import {
-  checkSpike,
-  median,
-  type SpikeState,
-} from "../../src/train/spike_guard.ts";
+import { checkSpike, median, type SpikeState } from "../../src/train/spike_guard.ts";
 import { train } from "../../src/train/trainer.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
 import { tinyConfig, withDeviceAndRoot } from "./_tiny.ts";
@@ -65,9 +61,7 @@ testNeeding(
         onStep: (step, model) => step === 8 && inflate(model, 4),
       });
       assert.equal(run.status, "finished");
-      const events = (await readMetrics(run.dir)).filter((l) =>
-        l.type === "event"
-      ) as {
+      const events = (await readMetrics(run.dir)).filter((l) => l.type === "event") as {
         event: string;
         step: number;
         detail: string;
@@ -110,12 +104,8 @@ testNeeding(
         },
       );
       assert.equal(nan.status, "finished");
-      const kinds = (await readMetrics(nan.dir)).filter((l) =>
-        l.type === "event"
-      )
-        .map((l) => (l as { event: string }).event).filter((e) =>
-          e !== "checkpoint"
-        );
+      const kinds = (await readMetrics(nan.dir)).filter((l) => l.type === "event")
+        .map((l) => (l as { event: string }).event).filter((e) => e !== "checkpoint");
       assert.deepEqual(kinds, ["nan", "lr_cut"]);
     });
   },
