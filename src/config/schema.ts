@@ -72,6 +72,23 @@ const guardsSchema = z.strictObject({
   max_failures: nonNegativeInt.default(3),
   /** Factor the learning rate is multiplied by after each failure. */
   lr_cut: z.number().gt(0).lt(1).default(0.5),
+  /** Emergency checkpoint when loss or gradient norm exceeds this × its running median; 0 = off. */
+  spike_factor: z.number().nonnegative().default(0),
+});
+
+/** `training.loss`: the combined loss (src/train/combined_loss.ts). */
+const lossSchema = z.strictObject({
+  /** w in (1 − w)·CE + w·(1 − mean p(correct)); 0 = plain cross-entropy. */
+  accuracy_weight: z.number().min(0).max(1).default(0),
+});
+
+/** `training.clip`: fixed (max_grad_norm) or adaptive (AutoClip, src/train/clipping.ts). */
+const clipSchema = z.strictObject({
+  mode: z.enum(["fixed", "adaptive"]).default("fixed"),
+  /** Adaptive: clip at this percentile of the recent gradient norms. */
+  percentile: z.number().gt(0).max(100).default(10),
+  /** Adaptive: how many recent gradient norms the percentile looks at. */
+  history: positiveInt.default(1000),
 });
 
 const trainingFields = z.strictObject({
@@ -100,6 +117,8 @@ const trainingFields = z.strictObject({
   keep_checkpoints: positiveInt.default(3),
   diagnostics: diagnosticsSchema.default(diagnosticsSchema.parse({})),
   guards: guardsSchema.default(guardsSchema.parse({})),
+  loss: lossSchema.default(lossSchema.parse({})),
+  clip: clipSchema.default(clipSchema.parse({})),
   /** Parameter-name globs to freeze (`model.params.setTrainable(glob, false)`), e.g. "h.0.*". */
   freeze: z.array(z.string().min(1)).default([]),
 });
@@ -246,6 +265,19 @@ export interface DiagnosticsConfig {
 export interface GuardsConfig {
   max_failures: number;
   lr_cut: number;
+  spike_factor: number;
+}
+
+/** `training.loss` after defaults. */
+export interface LossConfig {
+  accuracy_weight: number;
+}
+
+/** `training.clip` after defaults. */
+export interface ClipConfig {
+  mode: "fixed" | "adaptive";
+  percentile: number;
+  history: number;
 }
 
 /** The `training` section after validation and defaults. */
@@ -272,6 +304,8 @@ export interface TrainingConfig {
   keep_checkpoints: number;
   diagnostics: DiagnosticsConfig;
   guards: GuardsConfig;
+  loss: LossConfig;
+  clip: ClipConfig;
   /** Parameter-name globs frozen for the whole run. */
   freeze: string[];
   /** Plugin settings (keys declared with `registerTrainingExtra`), read by hooks. */

@@ -47,6 +47,10 @@ export interface TrainState {
   elapsed_s: number;
   /** The model section, to refuse resuming into a different shape. */
   model: ModelConfig;
+  /** Adaptive clipping's gradient-norm history (src/train/clipping.ts). */
+  clip_history?: number[];
+  /** The spike guard's recent losses and gradient norms (src/train/spike_guard.ts). */
+  spike_history?: { loss: number[]; grad_norm: number[] };
 }
 
 /** A parameter's values with its shape. */

@@ -22,6 +22,11 @@ export interface TrainLine {
   tokens_per_s: number;
   step_ms: number;
   gpu_bytes: number;
+  /** training.loss.accuracy_weight > 0: the window's cross-entropy and 1 − mean p(correct). */
+  loss_ce?: number;
+  loss_acc?: number;
+  /** training.clip.mode adaptive: the clip value this step used (src/train/clipping.ts). */
+  clip?: number;
 }
 
 /** A `{"type":"val",…}` line; task metrics and source metadata ride along as extra keys. */

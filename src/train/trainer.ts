@@ -53,6 +53,9 @@ import {
 import { fileTuneCache } from "../util/tune_cache_file.ts";
 import { listenForStopSignals, STOP_REASONS, type StopSignal, stopStatus } from "./stop_signals.ts";
 import { applyConfigFreeze, HookRunner, type TrainingHooks } from "./hooks.ts";
+import { TrainingObjective } from "./combined_loss.ts";
+import { GradientClipper } from "./clipping.ts";
+import { checkSpike } from "./spike_guard.ts";
 
 /** Options of {@link train} beyond the config. */
 export interface TrainOptions {
@@ -161,6 +164,7 @@ class TrainingLoop {
   private lastGood: Checkpoint | null = null;
   private skippedBase = 0;
   private lastTrainLoss: number | null = null;
+  private lastGradNorm: number | null = null;
   private lastValLoss: number | null = null;
   private lastValStep = -1;
   private lastCheckpointStep = -1;
@@ -168,6 +172,8 @@ class TrainingLoop {
   private readonly diagnostics: Diagnostics;
   private readonly hooks: HookRunner;
   private readonly leaks = new LeakDetector();
+  private readonly objective: TrainingObjective;
+  private readonly clipper: GradientClipper;
 
   constructor(
     private readonly cfg: Config,
@@ -201,6 +207,8 @@ class TrainingLoop {
     };
     this.diagnostics = new Diagnostics(cfg.training.diagnostics, dev, model, this.source);
     this.hooks = new HookRunner(opts.hooks ?? [], model, cfg);
+    this.objective = new TrainingObjective(dev, cfg.training.loss.accuracy_weight);
+    this.clipper = new GradientClipper(cfg.training.clip, cfg.training.max_grad_norm);
   }
 
   async run(): Promise<TrainResult> {
@@ -355,7 +363,7 @@ class TrainingLoop {
         const wantLog = (this.state.step + 1) % t.log_every === 0 ||
           this.state.step + 1 === total || this.isCheckpointStep(this.state.step + 1);
         await this.hooks.beforeStep(this.state.step);
-        const gradNorm = this.recordStep(inputs, targets, lossSum, wantLog);
+        const gradNorm = await this.recordStep(inputs, targets, lossSum, wantLog);
         this.state.step++;
         this.state.tokens += this.tokensPerStep;
         windowSteps++;
@@ -377,6 +385,7 @@ class TrainingLoop {
             continue;
           }
           status = `loss ${this.lastTrainLoss!.toFixed(4)}`;
+          await this.watchForSpike();
         }
         if (diag) this.log({ ...diag, elapsed_s: this.elapsed() });
         if (t.eval_every > 0 && this.state.step % t.eval_every === 0) await this.validate();
@@ -386,6 +395,7 @@ class TrainingLoop {
       }
     } finally {
       for (const x of [inputs, targets, lossSum]) x.release();
+      this.objective.release();
     }
     bar.done(status);
     // A stop (Ctrl-C) should end quickly: no extra validation, only the checkpoint.
@@ -424,15 +434,15 @@ class TrainingLoop {
   }
 
   /**
-   * Records one optimizer step (no submit until the end, no readback). Returns the gradient
-   * norm tensor when it is a log step.
+   * Records one optimizer step (no submit until the end, no readback but adaptive clipping's
+   * one). Returns the gradient norm tensor when it is a log step.
    */
-  private recordStep(
+  private async recordStep(
     inputs: Tensor,
     targets: Tensor,
     lossSum: Tensor,
     wantGradNorm: boolean,
-  ): Tensor | null {
+  ): Promise<Tensor | null> {
     const t = this.cfg.training;
     const lr = this.currentLr();
     this.model.params.zeroGrad();
@@ -446,20 +456,19 @@ class TrainingLoop {
       const [x, y] = this.upload(batch, inputs, targets);
       // The step scope frees what no backward does (temporaries a forward made under noGrad).
       stepScope(() => {
-        const { loss } = this.model.forward(x, {
-          targets: y,
+        const loss = this.objective.loss(this.model, x, y, batch, {
           train: true,
           dropoutSeed: dropoutSeed(this.cfg.seed, index),
         });
-        noGrad(() => ops.accumulate(lossSum, loss!));
-        const scaled = t.grad_accum_steps > 1 ? ops.scale(loss!, 1 / t.grad_accum_steps) : loss!;
+        noGrad(() => ops.accumulate(lossSum, loss));
+        const scaled = t.grad_accum_steps > 1 ? ops.scale(loss, 1 / t.grad_accum_steps) : loss;
         scaled.backward();
       });
       if (x !== inputs) [x, y].forEach((z) => z.release());
     }
     this.state.rng.batch_index = this.state.batch_index;
     const gradNorm = wantGradNorm ? this.optimizer.gradNorm() : null;
-    this.optimizer.step({ lr, maxGradNorm: t.max_grad_norm > 0 ? t.max_grad_norm : undefined });
+    await this.clipper.step(this.dev, this.optimizer, lr, this.state);
     this.dev.flush();
     return gradNorm;
   }
@@ -497,7 +506,9 @@ class TrainingLoop {
     lossSum.write([0]);
     const seconds = (performance.now() - windowStart) / 1000;
     const extra = await this.hooks.metrics(this.state.step);
+    const parts = await this.objective.readWindow(this.dev, micro);
     this.lastTrainLoss = loss;
+    this.lastGradNorm = norm;
     this.log({
       type: "train",
       step: this.state.step,
@@ -510,6 +521,8 @@ class TrainingLoop {
       tokens_per_s: (steps * this.tokensPerStep) / seconds,
       step_ms: (seconds * 1000) / steps,
       gpu_bytes: this.dev.bytesInUse(),
+      ...parts,
+      ...this.clipper.metrics(),
       ...extra,
     });
     const finite = Number.isFinite(loss) && skipped <= this.skippedBase;
@@ -547,6 +560,15 @@ class TrainingLoop {
     this.state.schedule.lr_scale = lrScale;
     this.event("lr_cut", `learning rate scale ${lrScale}, back to step ${this.state.step}`);
     return null;
+  }
+
+  /** A loss or gradient-norm spike: log it and checkpoint the state, still finite, at once. */
+  private async watchForSpike(): Promise<void> {
+    const factor = this.cfg.training.guards.spike_factor;
+    const spike = checkSpike(this.state, factor, this.lastTrainLoss!, this.lastGradNorm);
+    if (!spike) return;
+    this.event("spike", `${spike} at step ${this.state.step}`);
+    if (!this.isCheckpointStep(this.state.step)) await this.checkpoint();
   }
 
   private async validate(): Promise<void> {
