@@ -91,7 +91,9 @@ export function validateConfig(raw: Record<string, unknown>, source = "config"):
       const path = issue.path.join(".");
       if (path === "model") {
         return `${line} (checked against model "${modelName}"'s schema: ${
-          modelExtra ? "built-in keys and its own" : "built-in keys only"
+          modelExtra
+            ? "built-in keys and its own"
+            : "built-in keys only; a plugin's model needs --import FILE.ts"
         })`;
       }
       if (path === "training.extra") {
