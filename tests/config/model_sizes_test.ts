@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { writeShard } from "../../src/data/shards.ts";
-import { CharTokenizer } from "../../src/tokenizer/char.ts";
+import { trainTokenizer } from "../../src/tokenizer/trainer.ts";
 import { resolveConfig } from "../../src/train/resolve_config.ts";
 import { UserError } from "../../src/util/errors.ts";
+
+const SHAKESPEARE = "../shared/data/tinyshakespeare.txt";
 
 /** The 95 printable ASCII characters (space to "~"), each once per line. */
 const ASCII95 = Array.from(
@@ -101,7 +103,8 @@ Deno.test("tasks and processes: auto gives exactly the sizes the shipped configs
       await resolveConfig(
         await loadConfig("configs/mess3.yaml", ["model.max_seq_len=auto"]),
       ),
-    (e: Error) => e instanceof UserError && /data\.n_ctx is unset/.test(e.message),
+    (e: Error) =>
+      e instanceof UserError && /data\.n_ctx is unset/.test(e.message),
   );
   await assert.rejects(
     async () =>
@@ -110,7 +113,8 @@ Deno.test("tasks and processes: auto gives exactly the sizes the shipped configs
           "model.max_seq_len=4",
         ]),
       ),
-    (e: Error) => e instanceof UserError && /set model\.max_seq_len=10/.test(e.message),
+    (e: Error) =>
+      e instanceof UserError && /set model\.max_seq_len=10/.test(e.message),
   );
 });
 
@@ -146,16 +150,12 @@ Deno.test("shards: vocab_size auto is the tokenizer's size, else the largest id 
       (await resolveConfig(await loadConfig(path))).config.model.vocab_size,
       302,
     );
-    // A tokenizer of 400 characters: its size wins over the ids seen.
+    // A BPE tokenizer of 400 ids: its size wins over the ids seen.
     const tokenizer = join(dir, "tokenizer.json");
-    const chars = Array.from(
-      { length: 400 },
-      (_, i) => String.fromCharCode(0x100 + i),
-    ).join("");
-    await Deno.writeTextFile(
-      tokenizer,
-      CharTokenizer.fromText(chars).toTokenizerJson(),
-    );
+    const text = (await Deno.readTextFile(SHAKESPEARE)).slice(0, 20_000);
+    const bpe = await trainTokenizer(text.split("\n"), { vocabSize: 400 });
+    assert.equal(bpe.vocabSize, 400);
+    await Deno.writeTextFile(tokenizer, JSON.stringify(bpe.toJSON()));
     await write(`, tokenizer: ${tokenizer}`);
     assert.equal(
       (await resolveConfig(await loadConfig(path))).config.model.vocab_size,
