@@ -9,9 +9,15 @@
  * @module
  */
 
-import type { Config, ModelConfig, ResolvedConfig, SizeSetting } from "./schema.ts";
+import type {
+  Config,
+  ModelConfig,
+  ResolvedConfig,
+  SizeSetting,
+} from "./schema.ts";
 import type { SourceContext, TrainingSource } from "../data/sources.ts";
 import { UserError } from "../util/errors.ts";
+import { checkConfigLimits } from "./limits.ts";
 
 /** A size as a source context takes it: "auto" becomes Infinity (the source picks its own). */
 function contextSize(size: SizeSetting): number {
@@ -72,6 +78,8 @@ export function resolveModelSizes(
     );
   }
   checkModelFitsSource(model, source);
+  // The limits skipped "auto" when the config was loaded; the data's sizes meet them here.
+  checkConfigLimits({ ...cfg, model }, `the data (${source.name})`);
   return { ...cfg, model };
 }
 

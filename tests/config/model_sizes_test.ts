@@ -3,6 +3,9 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { writeShard } from "../../src/data/shards.ts";
 import { trainTokenizer } from "../../src/tokenizer/trainer.ts";
+import { prepareRun } from "../../src/train/prepare.ts";
+import { resolveModelSizes } from "../../src/config/model_sizes.ts";
+import type { TrainingSource } from "../../src/data/sources.ts";
 import { resolveConfig } from "../../src/train/resolve_config.ts";
 import { UserError } from "../../src/util/errors.ts";
 
@@ -80,41 +83,65 @@ Deno.test("a 95-character text: vocab_size auto is 95; an explicit 65 is an erro
   });
 });
 
+const SHIPPED = [
+  "multiplication",
+  "multiplication_simple",
+  "multiplication_latent",
+  "copy",
+  "histogram",
+  "mess3",
+  "rrxor",
+];
+
 Deno.test("tasks and processes: auto gives exactly the sizes the shipped configs state", async () => {
-  for (
-    const name of ["multiplication", "copy", "histogram", "mess3", "rrxor"]
-  ) {
+  for (const name of SHIPPED) {
     const stated = await loadConfig(`configs/${name}.yaml`);
-    const overrides = ["model.vocab_size=auto"];
+    const overrides = ["model.vocab_size=auto", "model.max_seq_len=auto"];
     // A task knows its longest example; a process needs data.n_ctx for its context.
-    if (stated.data.source === "task") overrides.push("model.max_seq_len=auto");
-    else {overrides.push(
-        "model.max_seq_len=auto",
-        `data.n_ctx=${stated.model.max_seq_len}`,
-      );}
+    if (stated.data.source !== "task") {
+      overrides.push(`data.n_ctx=${stated.model.max_seq_len}`);
+    }
     const { config } = await resolveConfig(
       await loadConfig(`configs/${name}.yaml`, overrides),
     );
     assert.equal(config.model.vocab_size, stated.model.vocab_size, name);
     assert.equal(config.model.max_seq_len, stated.model.max_seq_len, name);
   }
+});
+
+Deno.test("an encoder–decoder run prepares with auto sizes: the study's 14 ids and 10 positions", async () => {
+  const cfg = await loadConfig("configs/multiplication_latent.yaml", [
+    "model.vocab_size=auto",
+    "model.max_seq_len=auto",
+  ]);
+  const prepared = await prepareRun(cfg, {});
+  assert.equal(prepared.config.model.vocab_size, 14);
+  assert.equal(prepared.config.model.max_seq_len, 10);
+  assert.equal(prepared.gptConfig.max_seq_len, 10);
+  // source_len is still checked against the resolved context.
   await assert.rejects(
-    async () =>
-      await resolveConfig(
-        await loadConfig("configs/mess3.yaml", ["model.max_seq_len=auto"]),
-      ),
+    () => prepareRun({ ...cfg, model: { ...cfg.model, source_len: 4 } }, {}),
     (e: Error) =>
-      e instanceof UserError && /data\.n_ctx is unset/.test(e.message),
+      e instanceof UserError && /set model\.source_len=5/.test(e.message),
   );
-  await assert.rejects(
-    async () =>
-      await resolveConfig(
-        await loadConfig("configs/multiplication.yaml", [
-          "model.max_seq_len=4",
-        ]),
-      ),
+});
+
+Deno.test("limits skip auto when a config loads, and hold for the sizes the data gives", async () => {
+  const cfg = await loadConfig("configs/mess3.yaml", [
+    "model.vocab_size=auto",
+    "data.n_ctx=10",
+  ]);
+  assert.equal(cfg.model.vocab_size, "auto");
+  const source = {
+    name: "huge",
+    vocabSize: 2 ** 25,
+    seqLen: 10,
+  } as TrainingSource;
+  assert.throws(
+    () => resolveModelSizes(cfg, source),
     (e: Error) =>
-      e instanceof UserError && /set model\.max_seq_len=10/.test(e.message),
+      e instanceof UserError &&
+      /model\.vocab_size: 33554432 is over kiln's limit/.test(e.message),
   );
 });
 
