@@ -129,6 +129,7 @@ Deno.test("an encoder–decoder run prepares with auto sizes: the study's 14 ids
 Deno.test("limits skip auto when a config loads, and hold for the sizes the data gives", async () => {
   const cfg = await loadConfig("configs/mess3.yaml", [
     "model.vocab_size=auto",
+    "model.max_seq_len=auto",
     "data.n_ctx=10",
   ]);
   assert.equal(cfg.model.vocab_size, "auto");
