@@ -9,12 +9,7 @@
  * @module
  */
 
-import type {
-  Config,
-  ModelConfig,
-  ResolvedConfig,
-  SizeSetting,
-} from "./schema.ts";
+import type { Config, ModelConfig, ResolvedConfig, SizeSetting } from "./schema.ts";
 import type { SourceContext, TrainingSource } from "../data/sources.ts";
 import { UserError } from "../util/errors.ts";
 import { checkConfigLimits } from "./limits.ts";

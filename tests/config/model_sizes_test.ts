@@ -121,8 +121,7 @@ Deno.test("an encoder–decoder run prepares with auto sizes: the study's 14 ids
   // source_len is still checked against the resolved context.
   await assert.rejects(
     () => prepareRun({ ...cfg, model: { ...cfg.model, source_len: 4 } }, {}),
-    (e: Error) =>
-      e instanceof UserError && /set model\.source_len=5/.test(e.message),
+    (e: Error) => e instanceof UserError && /set model\.source_len=5/.test(e.message),
   );
 });
 
