@@ -84,6 +84,21 @@ testNeeding(
       );
       assert.equal(saved.model.vocab_size, 4); // 3 tokens + BOS
       assert.equal(saved.model.max_seq_len, 5);
+      // Resuming with the same auto config finds no model change against the saved numbers.
+      const resumed = await runTool("train", [
+        "--config",
+        "c.yaml",
+        "training.max_steps=3",
+        "--resume",
+        "--runs",
+        "out",
+        "--no-progress",
+      ], { cwd: dir });
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.doesNotMatch(
+        resumed.stdout + resumed.stderr,
+        /vocab_size|max_seq_len/,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
