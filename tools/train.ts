@@ -8,6 +8,7 @@ import { runCli } from "../src/cli/run.ts";
 import { importPlugins } from "../src/plugins/imports.ts";
 import { typecheckLocal } from "../src/plugins/typecheck.ts";
 import { launchTraining } from "../src/train/launch.ts";
+import { printableConfigs } from "../src/train/print_config.ts";
 import { loadConfigs } from "../src/config/load.ts";
 import { formatSweepListing } from "../src/sweep/list.ts";
 import { parallelExitCode, runParallel } from "../src/sweep/parallel.ts";
@@ -38,6 +39,8 @@ Options:
                     (recorded in config.yaml and in the resume event of metrics.jsonl)
   --runs <dir>      root of run directories (default: runs)
   --list-sweep      print the sweep's points (index, run name, overrides) and exit
+  --print-config    print the config(s) with model.vocab_size / model.max_seq_len "auto"
+                    resolved from the data, and exit (nothing is trained or written)
   --sweep-index I   train only point I of the sweep (also KILN_SWEEP_INDEX, or Slurm's
                     SLURM_ARRAY_TASK_ID inside a job array)
   --resume-or-start with a sweep index: continue that point's latest run if it has one, else
@@ -82,7 +85,8 @@ function summary(r: TrainResult): string {
 
 /** Runs the command with its CLI arguments (also used by the `kiln` binary). */
 export async function main(args: string[]): Promise<void> {
-  const sweepFlags = takeSweepFlags(args);
+  const printConfig = args.includes("--print-config");
+  const sweepFlags = takeSweepFlags(args.filter((a) => a !== "--print-config"));
   const { rest, resume, force } = takeResume(sweepFlags.rest);
   if (force && resume === undefined) throw new UserError("--force applies only to --resume");
   const parsed = parseExperimentArgs("train", rest);
@@ -94,6 +98,16 @@ export async function main(args: string[]): Promise<void> {
   if (sweepFlags.listSweep) {
     if (!file) throw new UserError("--list-sweep needs --config");
     return console.log(formatSweepListing(file));
+  }
+  if (printConfig) {
+    const yaml = await printableConfigs({
+      configPath: parsed.configPath,
+      overrides: parsed.overrides,
+      resume,
+      imports: parsed.imports,
+    });
+    await Deno.stdout.write(new TextEncoder().encode(yaml));
+    return;
   }
   const hasSweep = !!file && file[0].sweepId !== undefined;
   if (sweepFlags.parallel !== undefined) {

@@ -17,8 +17,9 @@ const modelFields = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, {
     message: "use letters, digits, '.', '_' and '-' only",
   }).default("gpt"),
-  vocab_size: positiveInt,
-  max_seq_len: positiveInt,
+  // "auto" (the default): read from the data when the run is prepared (src/config/model_sizes.ts)
+  vocab_size: positiveInt.or(z.literal("auto")).default("auto"),
+  max_seq_len: positiveInt.or(z.literal("auto")).default("auto"),
   n_layer: positiveInt,
   n_head: positiveInt,
   d_model: positiveInt,
@@ -208,14 +209,14 @@ export function configSchema(
 }
 
 /**
- * The `model` section after validation: the GPT shape, snake_case as in YAML. `src/nn/gpt.ts`
- * takes it as `GPTConfig`; `resolveConfig` in `src/nn/gpt_config.ts` fills the optional keys.
+ * The `model` section as validated, before "auto" sizes are resolved from the data
+ * (src/config/model_sizes.ts).
  */
-export interface ModelConfig {
+export interface ModelSettings {
   /** The architecture's name in the model registry (`src/nn/registry.ts`); default "gpt". */
   name: string;
-  vocab_size: number;
-  max_seq_len: number;
+  vocab_size: SizeSetting;
+  max_seq_len: SizeSetting;
   n_layer: number;
   n_head: number;
   d_model: number;
@@ -249,6 +250,16 @@ export interface ModelConfig {
   bottleneck_factor?: number;
   /** Keys a registered model declares with `registerModel(…, { configSchema })`. */
   [key: string]: unknown;
+}
+
+/**
+ * The `model` section with its sizes resolved: the GPT shape, snake_case as in YAML.
+ * `src/nn/gpt.ts` takes it as `GPTConfig`; `resolveConfig` in `src/nn/gpt_config.ts` fills the
+ * optional keys.
+ */
+export interface ModelConfig extends ModelSettings {
+  vocab_size: number;
+  max_seq_len: number;
 }
 
 /** `training.diagnostics` after defaults. */
@@ -331,11 +342,19 @@ export interface Config {
   seed: number;
   device: DeviceConfig;
   data: DataConfig;
-  model: ModelConfig;
+  model: ModelSettings;
   training: TrainingConfig;
   /** Plugin files the run imported (`--import`), with their SHA-256. */
   imports?: ImportRecord[];
 }
+
+/** A config whose model sizes are numbers (`resolveModelSizes`); what a run directory holds. */
+export interface ResolvedConfig extends Config {
+  model: ModelConfig;
+}
+
+/** `model.vocab_size` / `model.max_seq_len` as written: a number, or "auto" (from the data). */
+export type SizeSetting = number | "auto";
 
 /** A plugin file recorded in `config.yaml`. */
 export interface ImportRecord {

@@ -16,6 +16,7 @@ import { type LoadedShard, loadShards } from "./shards.ts";
 import {
   randomWindows,
   registerSource,
+  requireSeqLen,
   type SourceContext,
   type TrainingSource,
 } from "./sources.ts";
@@ -120,10 +121,18 @@ export async function createShardSource(
   data: ShardDataConfig,
   ctx: SourceContext,
 ): Promise<ShardSource> {
-  const train = new ShardWindows(await loadShards(data.train), ctx.seqLen, "train");
-  const val = new ShardWindows(await loadShards(data.val), ctx.seqLen, "val");
-  const vocabSize = data.vocab_size ?? ctx.vocabSize;
+  const seqLen = requireSeqLen(ctx, "a set of token shards");
+  const train = new ShardWindows(await loadShards(data.train), seqLen, "train");
+  const val = new ShardWindows(await loadShards(data.val), seqLen, "val");
+  const tokenizer = data.tokenizer ? await readValidTokenizer(data.tokenizer) : undefined;
   const maxToken = Math.max(train.maxToken(), val.maxToken());
+  // model.vocab_size auto: data.vocab_size, else the tokenizer's size, else the largest id + 1.
+  const vocabSize = data.vocab_size ??
+    (Number.isFinite(ctx.vocabSize)
+      ? ctx.vocabSize
+      : tokenizer !== undefined
+      ? tokenizer.vocabSize
+      : maxToken + 1);
   if (maxToken >= vocabSize) {
     throw new UserError(
       `data: the shards hold token id ${maxToken}, outside a vocabulary of ${vocabSize}: ` +
@@ -133,8 +142,8 @@ export async function createShardSource(
   return new ShardSource(ctx.seed, train, val, {
     name: `shards:${data.train}`,
     vocabSize,
-    seqLen: ctx.seqLen,
-    tokenizerJson: data.tokenizer ? await readValidTokenizer(data.tokenizer) : undefined,
+    seqLen,
+    tokenizerJson: tokenizer?.text,
   });
 }
 
@@ -142,15 +151,14 @@ export async function createShardSource(
  * Reads `data.tokenizer` and parses it as a tokenizer before the run copies it: a corrupt file
  * is an error now, not a run directory whose tokenizer.json cannot be loaded later.
  */
-async function readValidTokenizer(path: string): Promise<string> {
+async function readValidTokenizer(path: string): Promise<{ text: string; vocabSize: number }> {
   const text = await readUserTextFile(path, "data.tokenizer: file");
   try {
-    Tokenizer.fromJSON(JSON.parse(text), path);
+    return { text, vocabSize: Tokenizer.fromJSON(JSON.parse(text), path).vocabSize };
   } catch (err) {
     const why = (err as Error).message.split("\n")[0];
     throw new UserError(`data.tokenizer: ${path} is not a valid tokenizer.json (${why})`);
   }
-  return text;
 }
 
 registerSource({

@@ -17,9 +17,16 @@ import type { BatchSource } from "./batch.ts";
 export interface SourceContext {
   /** The experiment seed (`seed`); batches depend only on it and the batch index. */
   seed: number;
-  /** Context length the model accepts (`model.max_seq_len`): windowed sources use it. */
+  /**
+   * Context length the model accepts (`model.max_seq_len`): windowed sources use it. Infinity
+   * when it is "auto": a source with a length of its own (task, process n_ctx) gives it; a
+   * windowed one cannot (`requireSeqLen`).
+   */
   seqLen: number;
-  /** The model's vocabulary size (`model.vocab_size`), for sources that cannot know their own. */
+  /**
+   * The model's vocabulary size (`model.vocab_size`), for sources that cannot know their own;
+   * Infinity when it is "auto".
+   */
   vocabSize: number;
   /** Micro-batch size (`training.batch_size`). */
   batchSize: number;
@@ -125,4 +132,15 @@ export function randomWindows(
     }
   }
   return { inputs, targets, batchSize, seqLen };
+}
+
+/** `ctx.seqLen` for a windowed source, which has no length of its own to offer for "auto". */
+export function requireSeqLen(ctx: SourceContext, what: string): number {
+  if (!Number.isFinite(ctx.seqLen)) {
+    throw new UserError(
+      `model.max_seq_len: auto takes the length from the data, but ${what} has none: set ` +
+        `model.max_seq_len (e.g. 256)`,
+    );
+  }
+  return ctx.seqLen;
 }

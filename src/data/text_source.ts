@@ -19,6 +19,7 @@ import { newReadStats } from "./readers/utf8.ts";
 import {
   randomWindows,
   registerSource,
+  requireSeqLen,
   type SourceContext,
   type TrainingSource,
 } from "./sources.ts";
@@ -122,8 +123,9 @@ export async function createTextSource(
   data: TextDataConfig,
   ctx: SourceContext,
 ): Promise<TextSource> {
+  const seqLen = requireSeqLen(ctx, "a text corpus");
   const text = await readCorpus(data.dataset);
-  const common = { seqLen: ctx.seqLen, seed: ctx.seed, valFraction: data.val_fraction };
+  const common = { seqLen, seed: ctx.seed, valFraction: data.val_fraction };
   if (data.tokenizer === "char") {
     const tokenizer = CharTokenizer.fromText(text);
     return new TextSource({

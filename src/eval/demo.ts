@@ -8,6 +8,7 @@
 
 import { join } from "node:path";
 import { loadConfigOrBuiltin } from "../config/builtin.ts";
+import { sourceContextOf } from "../config/model_sizes.ts";
 import { createProcessSource, processDataSchema } from "../data/synthetic/process_source.ts";
 import { Device } from "../gpu/device.ts";
 import { train, type TrainResult } from "../train/trainer.ts";
@@ -40,7 +41,7 @@ export async function runDemo(opts: {
   const { source: _kind, ...data } = cfg.data;
   const source = await createProcessSource(processDataSchema.parse(data), {
     seed: cfg.seed,
-    seqLen: cfg.model.max_seq_len,
+    seqLen: sourceContextOf(cfg).seqLen,
   });
   const dev = await Device.open({
     tuneCache: fileTuneCache(),

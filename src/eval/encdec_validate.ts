@@ -17,7 +17,8 @@ import { EncoderDecoder } from "../nn/encdec.ts";
 import { ENCDEC_MODELS } from "../nn/encdec_config.ts";
 import { EncDecSession, generateEncDec } from "../nn/encdec_generate.ts";
 import { createModel } from "../nn/models_all.ts";
-import type { Config } from "../config/schema.ts";
+import type { ResolvedConfig } from "../config/schema.ts";
+import { sourceContextOf } from "../config/model_sizes.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { type Checkpoint, loadCheckpoint } from "../train/checkpoint.ts";
 import { evaluate } from "../train/evaluate.ts";
@@ -34,7 +35,7 @@ interface LoadedEncDec extends ModelLocation {
   device: Device;
   model: EncoderDecoder;
   checkpoint: Checkpoint;
-  runConfig: Config | null;
+  runConfig: ResolvedConfig | null;
   source(): Promise<TrainingSource>;
 }
 
@@ -71,13 +72,10 @@ async function loadEncDec(path: string, device?: Device): Promise<LoadedEncDec> 
           new UserError(`${path}: no run config (config.yaml) to build the data from`),
         );
       }
-      source ??= createSource(runConfig.data, {
-        seed: runConfig.seed,
-        seqLen: runConfig.model.max_seq_len,
-        vocabSize: runConfig.model.vocab_size,
-        batchSize: runConfig.training.batch_size,
-        readTextFile: (p: string) => Deno.readTextFile(p),
-      });
+      source ??= createSource(
+        runConfig.data,
+        sourceContextOf(runConfig, (p: string) => Deno.readTextFile(p)),
+      );
       return source;
     },
   };

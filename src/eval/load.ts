@@ -9,7 +9,8 @@
 
 import { basename, dirname, join } from "node:path";
 import { readConfigFile, validateConfig } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
+import type { Config, ResolvedConfig } from "../config/schema.ts";
+import { requireResolved, sourceContextOf } from "../config/model_sizes.ts";
 import "../data/sources_all.ts";
 import { createSource, type TrainingSource } from "../data/sources.ts";
 import { ProcessSource } from "../data/synthetic/process_source.ts";
@@ -54,7 +55,7 @@ export interface LoadedModel extends ModelLocation {
   /** The checkpoint's training state (null for Hugging Face weights). */
   checkpoint: Checkpoint | null;
   /** The run's resolved config (null when there is no run directory). */
-  runConfig: Config | null;
+  runConfig: ResolvedConfig | null;
   /** Where artifacts (attention maps, activations) go: the run directory, else the checkpoint. */
   artifactRoot: string;
   /** The codec for prompts (tokenizer.json, the data's own vocabulary, GPT-2, or plain ids). */
@@ -105,11 +106,11 @@ export function writeCheckpointParams(
 }
 
 /** The run's resolved config.yaml, or null without a run directory or file. */
-export async function readRunConfig(runDir: string | null): Promise<Config | null> {
+export async function readRunConfig(runDir: string | null): Promise<ResolvedConfig | null> {
   if (runDir === null) return null;
   const path = join(runDir, "config.yaml");
   if (!(await exists(path))) return null;
-  return validateConfig(await readConfigFile(path), path);
+  return requireResolved(validateConfig(await readConfigFile(path), path), path);
 }
 
 /**
@@ -153,13 +154,10 @@ export async function loadModel(
         new UserError(`${path}: no run config (config.yaml) to build the data from`),
       );
     }
-    source ??= createSource(runConfig.data, {
-      seed: runConfig.seed,
-      seqLen: runConfig.model.max_seq_len,
-      vocabSize: runConfig.model.vocab_size,
-      readTextFile: (path: string) => Deno.readTextFile(path),
-      batchSize: runConfig.training.batch_size,
-    });
+    source ??= createSource(
+      runConfig.data,
+      sourceContextOf(runConfig, (path: string) => Deno.readTextFile(path)),
+    );
     return source;
   };
   let codec: Promise<TextCodec> | null = null;

@@ -10,7 +10,8 @@
 
 import { join } from "node:path";
 import { loadConfig } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
+import type { ResolvedConfig } from "../config/schema.ts";
+import { requireResolved } from "../config/model_sizes.ts";
 import type { Process } from "../data/synthetic/process.ts";
 import { processDataSchema, resolveProcess } from "../data/synthetic/process_source.ts";
 import type { Device } from "../gpu/device.ts";
@@ -92,7 +93,7 @@ export async function writeProbeReport(
 
 /** A trained model with the config and process it was trained on. */
 export interface LoadedProcessModel {
-  config: Config;
+  config: ResolvedConfig;
   model: GPT;
   process: Process;
   runDir: string;
@@ -105,7 +106,8 @@ export interface LoadedProcessModel {
  */
 export async function loadProcessModel(dev: Device, path: string): Promise<LoadedProcessModel> {
   const { runDir, checkpointDir } = await resolveResumeTarget(path);
-  const config = await loadConfig(join(runDir, "config.yaml"));
+  const configPath = join(runDir, "config.yaml");
+  const config = requireResolved(await loadConfig(configPath), configPath);
   if (config.data.source !== "process") {
     throw new UserError(
       `probe: run ${runDir} was trained on data.source=${config.data.source}; the belief probe ` +

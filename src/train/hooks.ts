@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Config } from "../config/schema.ts";
+import type { ResolvedConfig } from "../config/schema.ts";
 import type { Batch } from "../data/batch.ts";
 import type { LanguageModel } from "../nn/registry.ts";
 import { UserError } from "../util/errors.ts";
@@ -48,8 +48,11 @@ export interface HookContext {
   step: number;
   /** The model being trained (`model.params.setTrainable` freezes parameters). */
   model: LanguageModel;
-  /** The resolved config; plugin settings live in `config.training.extra` and `config.model`. */
-  config: Config;
+  /**
+   * The resolved config (its model sizes are numbers, never "auto"); plugin settings live in
+   * `config.training.extra` and `config.model`.
+   */
+  config: ResolvedConfig;
   /** Seeded by (seed, step) — by (seed, micro-batch index) in `transformBatch`. */
   rng: HookRng;
 }
@@ -129,7 +132,7 @@ export class HookRunner {
   constructor(
     extra: readonly TrainingHooks[],
     private readonly model: LanguageModel,
-    private readonly config: Config,
+    private readonly config: ResolvedConfig,
   ) {
     this.#hooks = [...registered, ...extra];
   }

@@ -7,9 +7,10 @@
  */
 
 import { isDeepStrictEqual } from "node:util";
-import type { Config, ModelConfig } from "../config/schema.ts";
+import type { Config, ModelConfig, ResolvedConfig } from "../config/schema.ts";
 import "../data/sources_all.ts";
 import { createSource, type TrainingSource } from "../data/sources.ts";
+import { resolveModelSizes, sourceContextOf } from "../config/model_sizes.ts";
 import type { GPTConfig } from "../nn/gpt.ts";
 import { checkModelName } from "../nn/models_all.ts";
 import { checkEncDecData } from "../nn/encdec_config.ts";
@@ -23,6 +24,8 @@ import type { TrainingFootprint } from "./model_fit.ts";
 
 /** A run's decisions, made before any file is written. */
 export interface PreparedRun {
+  /** The config with its "auto" model sizes resolved from the source (saved as config.yaml). */
+  config: ResolvedConfig;
   source: TrainingSource;
   gptConfig: GPTConfig;
   totalSteps: number;
@@ -49,21 +52,7 @@ export function toGptConfig(model: ModelConfig): GPTConfig {
   return out as unknown as GPTConfig;
 }
 
-/** Checks that the model can take the source's tokens and context, saying what to change. */
-export function checkModelFitsSource(model: ModelConfig, source: TrainingSource): void {
-  if (source.vocabSize > model.vocab_size) {
-    throw new UserError(
-      `model.vocab_size is ${model.vocab_size} but the data (${source.name}) has ` +
-        `${source.vocabSize} token ids: set model.vocab_size=${source.vocabSize} (or more)`,
-    );
-  }
-  if (source.seqLen > model.max_seq_len) {
-    throw new UserError(
-      `model.max_seq_len is ${model.max_seq_len} but the data (${source.name}) gives sequences ` +
-        `of ${source.seqLen}: set model.max_seq_len=${source.seqLen} (or more)`,
-    );
-  }
-}
+export { checkModelFitsSource } from "../config/model_sizes.ts";
 
 /** Total optimizer steps: max_steps, or num_epochs over the source's epoch. */
 export function totalStepsOf(cfg: Config, source: TrainingSource): number {
@@ -88,18 +77,15 @@ export function modelDifferences(a: ModelConfig, b: ModelConfig): string[] {
 
 /** Builds the source and checks everything; loads the resume checkpoint when asked. */
 export async function prepareRun(
-  cfg: Config,
+  settings: Config,
   opts: { resume?: string; force?: boolean },
 ): Promise<PreparedRun> {
-  checkModelName(cfg.model.name);
-  const source = await createSource(cfg.data, {
-    seed: cfg.seed,
-    seqLen: cfg.model.max_seq_len,
-    vocabSize: cfg.model.vocab_size,
-    readTextFile: (path: string) => Deno.readTextFile(path),
-    batchSize: cfg.training.batch_size,
-  });
-  checkModelFitsSource(cfg.model, source);
+  checkModelName(settings.model.name);
+  const source = await createSource(
+    settings.data,
+    sourceContextOf(settings, (path: string) => Deno.readTextFile(path)),
+  );
+  const cfg = resolveModelSizes(settings, source);
   checkEncDecData(toGptConfig(cfg.model), source);
   const footprint = trainingFootprint(cfg.model, cfg.training.batch_size, source.seqLen);
   checkFootprintFitsMemory(footprint, hostMemoryBytes());
@@ -133,6 +119,7 @@ export async function prepareRun(
     }
   }
   return {
+    config: cfg,
     source,
     gptConfig: toGptConfig(cfg.model),
     totalSteps,

@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { configToYaml } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
+import type { Config, ResolvedConfig } from "../config/schema.ts";
 import type { Batch } from "../data/batch.ts";
 import type { TrainingSource } from "../data/sources.ts";
 import { Device } from "../gpu/device.ts";
@@ -139,7 +139,7 @@ export async function train(cfg: Config, opts: TrainOptions = {}): Promise<Train
       weightDecay: cfg.training.weight_decay,
       decayAll: cfg.training.weight_decay_on === "all",
     });
-    const loop = new TrainingLoop(cfg, prepared, dev, model, optimizer, opts, locks);
+    const loop = new TrainingLoop(prepared.config, prepared, dev, model, optimizer, opts, locks);
     return await loop.run();
   } finally {
     if (ownsDevice) dev?.destroy();
@@ -176,7 +176,7 @@ class TrainingLoop {
   private readonly clipper: GradientClipper;
 
   constructor(
-    private readonly cfg: Config,
+    private readonly cfg: ResolvedConfig,
     private readonly prepared: PreparedRun,
     private readonly dev: Device,
     private readonly model: LanguageModel,

@@ -8,8 +8,18 @@
  */
 
 import { YAML, z } from "../deps.ts";
-import { type Config, configSchema, type DataConfig } from "../config/schema.ts";
-import { processDataSchema, ProcessSource } from "../data/synthetic/process_source.ts";
+import {
+  type Config,
+  configSchema,
+  type DataConfig,
+  type ResolvedConfig,
+} from "../config/schema.ts";
+import { resolveModelSizes } from "../config/model_sizes.ts";
+import {
+  processContextLength,
+  processDataSchema,
+  ProcessSource,
+} from "../data/synthetic/process_source.ts";
 import { resolveProcess } from "../data/synthetic/process_source.ts";
 import type { Device } from "../gpu/device.ts";
 import { type ProbeReport, runProbe } from "../eval/belief_probe.ts";
@@ -104,12 +114,17 @@ export async function trainProcessInTab(
   const process = await resolveProcess(processDataSchema.parse(dataSection));
   const data = new ProcessSource(process, {
     seed: cfg.seed,
-    nCtx: cfg.data.n_ctx ?? cfg.model.max_seq_len,
+    nCtx: processContextLength(
+      cfg.data.n_ctx,
+      cfg.model.max_seq_len === "auto" ? Infinity : cfg.model.max_seq_len,
+    ),
     bos: cfg.data.bos,
     eos: cfg.data.eos,
     sampling: cfg.data.sampling,
   });
-  const model = createGpt(dev, modelConfigOf(cfg), { seed: cfg.seed }) as GPT;
+  const model = createGpt(dev, modelConfigOf(resolveModelSizes(cfg, data)), {
+    seed: cfg.seed,
+  }) as GPT;
   const optimizer = new AdamW(model.params, {
     lr: t.learning_rate,
     betas: t.betas,
@@ -207,7 +222,7 @@ export async function trainProcessInTab(
 }
 
 /** The model section without unset keys, as the model factories take it. */
-function modelConfigOf(cfg: ProcessConfig) {
+function modelConfigOf(cfg: ResolvedConfig) {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(cfg.model)) if (v !== undefined) out[k] = v;
   return out as unknown as Config["model"];

@@ -212,6 +212,28 @@ export async function resolveProcess(
 }
 
 /**
+ * The model context a process is sampled at: `data.n_ctx`, else `model.max_seq_len` (`seqLen`,
+ * Infinity when that is "auto", so then `data.n_ctx` must be set).
+ */
+export function processContextLength(nCtx: number | undefined, seqLen: number): number {
+  if (nCtx === undefined) {
+    if (!Number.isFinite(seqLen)) {
+      throw new UserError(
+        "model.max_seq_len is auto and data.n_ctx is unset: set data.n_ctx (the process's " +
+          "context) or model.max_seq_len",
+      );
+    }
+    return seqLen;
+  }
+  if (nCtx > seqLen) {
+    throw new UserError(
+      `data.n_ctx is ${nCtx} but model.max_seq_len is ${seqLen} (set model.max_seq_len=${nCtx})`,
+    );
+  }
+  return nCtx;
+}
+
+/**
  * Builds the process source of a validated `data` section; the model context comes from
  * `data.n_ctx` or else `model.max_seq_len`.
  */
@@ -219,12 +241,7 @@ export async function createProcessSource(
   data: ProcessDataConfig,
   ctx: { seed: number; seqLen: number; readTextFile?: (path: string) => Promise<string> },
 ): Promise<ProcessSource> {
-  const nCtx = data.n_ctx ?? ctx.seqLen;
-  if (nCtx > ctx.seqLen) {
-    throw new UserError(
-      `data.n_ctx is ${nCtx} but model.max_seq_len is ${ctx.seqLen} (set model.max_seq_len=${nCtx})`,
-    );
-  }
+  const nCtx = processContextLength(data.n_ctx, ctx.seqLen);
   const process = await resolveProcess(data, ctx.readTextFile);
   return new ProcessSource(process, {
     seed: ctx.seed,

@@ -3,18 +3,14 @@ import { loadConfig } from "../../../src/config/load.ts";
 import "../../../src/data/sources_all.ts";
 import { createSource } from "../../../src/data/sources.ts";
 import { checkModelFitsSource } from "../../../src/train/prepare.ts";
+import { requireResolved, sourceContextOf } from "../../../src/config/model_sizes.ts";
 
 const CONFIGS = ["mess3", "rrxor", "multiplication", "copy", "histogram"];
 
 for (const name of CONFIGS) {
   Deno.test(`configs/${name}.yaml validates and its model fits its data exactly`, async () => {
-    const cfg = await loadConfig(`configs/${name}.yaml`);
-    const source = await createSource(cfg.data, {
-      seed: cfg.seed,
-      seqLen: cfg.model.max_seq_len,
-      vocabSize: cfg.model.vocab_size,
-      batchSize: cfg.training.batch_size,
-    });
+    const cfg = requireResolved(await loadConfig(`configs/${name}.yaml`), name);
+    const source = await createSource(cfg.data, sourceContextOf(cfg));
     checkModelFitsSource(cfg.model, source);
     // no wasted embedding rows or positions: the configs state the data's exact sizes
     assert.equal(cfg.model.vocab_size, source.vocabSize);
