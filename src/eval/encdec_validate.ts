@@ -10,7 +10,7 @@
 
 import { join } from "node:path";
 import "../data/sources_all.ts";
-import { createSource, type TrainingSource } from "../data/sources.ts";
+import type { TrainingSource } from "../data/sources.ts";
 import { MultiplicationStudySource } from "../data/synthetic/tasks/multiplication_study.ts";
 import { Device } from "../gpu/device.ts";
 import { EncoderDecoder } from "../nn/encdec.ts";
@@ -18,7 +18,6 @@ import { ENCDEC_MODELS } from "../nn/encdec_config.ts";
 import { EncDecSession, generateEncDec } from "../nn/encdec_generate.ts";
 import { createModel } from "../nn/models_all.ts";
 import type { ResolvedConfig } from "../config/schema.ts";
-import { sourceContextOf } from "../config/model_sizes.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { type Checkpoint, loadCheckpoint } from "../train/checkpoint.ts";
 import { evaluate } from "../train/evaluate.ts";
@@ -26,7 +25,13 @@ import { readMetrics } from "../train/metrics.ts";
 import { toGptConfig } from "../train/prepare.ts";
 import { UserError } from "../util/errors.ts";
 import { fileTuneCache } from "../util/tune_cache_file.ts";
-import { locateModel, type ModelLocation, readRunConfig, writeCheckpointParams } from "./load.ts";
+import {
+  lazyRunSource,
+  locateModel,
+  type ModelLocation,
+  readRunConfig,
+  writeCheckpointParams,
+} from "./load.ts";
 import { formatStudyScores, studyHeldOut } from "./study_heldout.ts";
 import type { ValidateIO, ValidateOptions } from "./validate.ts";
 
@@ -59,25 +64,13 @@ async function loadEncDec(path: string, device?: Device): Promise<LoadedEncDec> 
   const model = createModel(dev, toGptConfig(checkpoint.state.model), { seed: 0 });
   if (!(model instanceof EncoderDecoder)) throw new Error("not an encoder–decoder checkpoint");
   writeCheckpointParams(model, checkpoint, join(where.checkpointDir, "model.safetensors"));
-  let source: Promise<TrainingSource> | null = null;
   return {
     ...where,
     device: dev,
     model,
     checkpoint,
     runConfig,
-    source: () => {
-      if (!runConfig) {
-        return Promise.reject(
-          new UserError(`${path}: no run config (config.yaml) to build the data from`),
-        );
-      }
-      source ??= createSource(
-        runConfig.data,
-        sourceContextOf(runConfig, (p: string) => Deno.readTextFile(p)),
-      );
-      return source;
-    },
+    source: lazyRunSource(runConfig, path),
   };
 }
 

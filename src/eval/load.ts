@@ -147,19 +147,7 @@ export async function loadModel(
     model = createGpt(device, config!, { seed: 0 });
     writeCheckpointParams(model, checkpoint!, join(where.checkpointDir, "model.safetensors"));
   }
-  let source: Promise<TrainingSource> | null = null;
-  const getSource = (): Promise<TrainingSource> => {
-    if (!runConfig) {
-      return Promise.reject(
-        new UserError(`${path}: no run config (config.yaml) to build the data from`),
-      );
-    }
-    source ??= createSource(
-      runConfig.data,
-      sourceContextOf(runConfig, (path: string) => Deno.readTextFile(path)),
-    );
-    return source;
-  };
+  const getSource = lazyRunSource(runConfig, path);
   let codec: Promise<TextCodec> | null = null;
   return {
     ...where,
@@ -201,4 +189,27 @@ async function resolveCodec(
     return bpeCodec(await Tokenizer.load("gpt2"));
   }
   return idCodec(config.vocab_size);
+}
+
+/**
+ * The data source a run was trained on, built from its config on first call and cached; a
+ * rejected promise (one line) when the checkpoint came without a config.yaml.
+ */
+export function lazyRunSource(
+  runConfig: ResolvedConfig | null | undefined,
+  path: string,
+): () => Promise<TrainingSource> {
+  let source: Promise<TrainingSource> | null = null;
+  return () => {
+    if (!runConfig) {
+      return Promise.reject(
+        new UserError(`${path}: no run config (config.yaml) to build the data from`),
+      );
+    }
+    source ??= createSource(
+      runConfig.data,
+      sourceContextOf(runConfig, (file: string) => Deno.readTextFile(file)),
+    );
+    return source;
+  };
 }

@@ -15,10 +15,7 @@ import type { GPTConfig } from "../nn/gpt.ts";
 import { checkModelName } from "../nn/models_all.ts";
 import { checkEncDecData } from "../nn/encdec_config.ts";
 import { UserError } from "../util/errors.ts";
-import type { Checkpoint } from "./checkpoint.ts";
-import type { ConfigChange } from "./resume_changes.ts";
-import { openResume } from "./resume_open.ts";
-import type { RunLock } from "./run_lock.ts";
+import { type OpenedResume, openResume } from "./resume_open.ts";
 import { checkFootprintFitsMemory, hostMemoryBytes, trainingFootprint } from "./model_fit.ts";
 import type { TrainingFootprint } from "./model_fit.ts";
 
@@ -30,17 +27,7 @@ export interface PreparedRun {
   gptConfig: GPTConfig;
   totalSteps: number;
   warmupSteps: number;
-  resume: {
-    runDir: string;
-    checkpointDir: string;
-    checkpoint: Checkpoint;
-    /** The run's lock, held from here to the end of training. */
-    lock: RunLock;
-    /** Config keys that differ from the run's saved config.yaml. */
-    changes: ConfigChange[];
-    /** What recovery repaired in checkpoints/ (a killed writer's leftovers). */
-    repaired: string[];
-  } | null;
+  resume: OpenedResume | null;
   /** What training needs in memory (checked against the device once it is open). */
   footprint: TrainingFootprint;
 }
