@@ -3,14 +3,13 @@ math, the judge of kiln's encoder-decoder parity test.
 
 Usage: python3 encdec_reference.py DIR
 
-Same files as gpt_reference.py (whose safetensors helpers and MLP it reuses): DIR/config.json,
+Same files as gpt_reference.py (whose parity protocol, `run_parity`, and MLP it reuses): DIR/config.json,
 DIR/weights.safetensors, DIR/batch.safetensors (int32 `ids`, `targets` [B, T]; the first
 `source_len` positions of a row are the source, padded with `pad_id`, the rest the decoder's
 inputs). Writes DIR/out.safetensors (`logits` of the decoder positions [B, T - S, V] and
 `grad.<name>`) and DIR/out.json (`loss`, `losses` of AdamW steps).
 """
 
-import json
 import math
 import os
 import sys
@@ -20,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gpt_reference import MLP, read_safetensors, write_safetensors  # noqa: E402
+from gpt_reference import MLP, run_parity  # noqa: E402
 
 
 def attend(q, k, v, n_head, causal, key_keep):
@@ -170,42 +169,5 @@ class EncDec(nn.Module):
         return logits, loss
 
 
-def main(workdir):
-    with open(f"{workdir}/config.json") as f:
-        cfg = json.load(f)
-    model = EncDec(cfg["model"])
-    weights = read_safetensors(f"{workdir}/weights.safetensors")
-    missing, unexpected = model.load_state_dict(weights, strict=False)
-    if missing or unexpected:
-        raise SystemExit(f"weights do not match the model: missing {missing}, unexpected {unexpected}")
-    batch = read_safetensors(f"{workdir}/batch.safetensors")
-    ids, targets = batch["ids"].long(), batch["targets"].long()
-
-    logits, loss = model(ids, targets)
-    loss.backward()
-    out = {"logits": logits}
-    for name, p in model.named_parameters():
-        out[f"grad.{name}"] = p.grad
-    write_safetensors(f"{workdir}/out.safetensors", out)
-
-    opt = cfg["optimizer"]
-    params = list(model.parameters())
-    groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": opt["weight_decay"]},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
-    adam = torch.optim.AdamW(groups, lr=opt["lr"], betas=tuple(opt["betas"]), eps=opt["eps"])
-    losses = []
-    for _ in range(opt["steps"]):
-        adam.zero_grad(set_to_none=True)
-        _, step_loss = model(ids, targets)
-        step_loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, opt["max_grad_norm"])
-        adam.step()
-        losses.append(step_loss.item())
-    with open(f"{workdir}/out.json", "w") as f:
-        json.dump({"loss": loss.item(), "losses": losses}, f)
-
-
 if __name__ == "__main__":
-    main(sys.argv[1])
+    run_parity(sys.argv[1], EncDec)

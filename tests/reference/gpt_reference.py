@@ -148,11 +148,13 @@ class GPT(nn.Module):
         return logits, loss
 
 
-def main(workdir):
+def run_parity(workdir, build_model):
+    """The parity protocol both reference scripts share: `build_model(cfg["model"])` gets kiln's
+    weights and batch from workdir; writes logits, gradients, the loss and 10 AdamW-step losses."""
     with open(f"{workdir}/config.json") as f:
         cfg = json.load(f)
     torch.manual_seed(0)
-    model = GPT(cfg["model"])
+    model = build_model(cfg["model"])
     weights = read_safetensors(f"{workdir}/weights.safetensors")
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if missing or unexpected:
@@ -187,4 +189,4 @@ def main(workdir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    run_parity(sys.argv[1], GPT)
