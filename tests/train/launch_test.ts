@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { launchTraining } from "../../src/train/launch.ts";
 import { readRunInfo } from "../../src/train/run_dir.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+import { trainAndSignal } from "../_support/train_child.ts";
 
 const gpu = await hasWebGpuAdapter();
 const REPO = resolve(new URL("../..", import.meta.url).pathname);
@@ -47,37 +48,9 @@ testNeeding(
     const dir = await Deno.makeTempDir();
     try {
       await Deno.writeTextFile(join(dir, "c.yaml"), configText());
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          join(REPO, "tools/train.ts"),
-          "--config",
-          "c.yaml",
-          "training.max_steps=100000",
-          "--runs",
-          "runs",
-        ],
-        cwd: dir,
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      // Wait until training is under way (a train line is in metrics.jsonl), then interrupt.
-      const deadline = Date.now() + 120_000;
-      let runDir = "";
-      while (Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 200));
-        try {
-          for await (const e of Deno.readDir(join(dir, "runs", "launch"))) {
-            runDir = join(dir, "runs", "launch", e.name);
-          }
-          if ((await Deno.readTextFile(join(runDir, "metrics.jsonl"))).includes('"train"')) break;
-        } catch { /* not there yet */ }
-      }
-      child.kill("SIGINT");
-      const out = await child.output();
-      const stdout = new TextDecoder().decode(out.stdout);
-      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const out = await trainAndSignal(dir, "launch", "SIGINT", ["training.max_steps=100000"]);
+      const { stdout, runDir } = out;
+      assert.equal(out.code, 0, out.stderr);
       assert.match(stdout, /stopped at step \d+/);
       const info = await readRunInfo(runDir);
       assert.equal(info.status, "stopped");

@@ -4,6 +4,7 @@ import { resolveResumeTarget } from "../../src/train/checkpoint.ts";
 import { readRunInfo } from "../../src/train/run_dir.ts";
 import { stopExitCode, stopStatus } from "../../src/train/stop_signals.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
+import { trainAndSignal } from "../_support/train_child.ts";
 
 const gpu = await hasWebGpuAdapter();
 const REPO = resolve(new URL("../..", import.meta.url).pathname);
@@ -15,29 +16,10 @@ model: { vocab_size: 65, max_seq_len: 8, n_layer: 1, n_head: 1, d_model: 16 }
 training: { batch_size: 2, max_steps: 100000, learning_rate: 0.001, eval_every: 0, log_every: 1 }
 `;
 
-/** Starts `deno task train` in `dir`, waits for its first train line, sends `signal`. */
-async function trainAndSignal(dir: string, signal: Deno.Signal) {
+/** Trains in `dir` until the first train line, then sends `signal`. */
+async function trainUntilSignal(dir: string, signal: Deno.Signal) {
   await Deno.writeTextFile(join(dir, "c.yaml"), CONFIG);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(REPO, "tools/train.ts"), "--config", "c.yaml", "--runs", "runs"],
-    cwd: dir,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const deadline = Date.now() + 120_000;
-  let runDir = "";
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    try {
-      for await (const e of Deno.readDir(join(dir, "runs", "sig"))) {
-        runDir = join(dir, "runs", "sig", e.name);
-      }
-      if ((await Deno.readTextFile(join(runDir, "metrics.jsonl"))).includes('"train"')) break;
-    } catch { /* not there yet */ }
-  }
-  child.kill(signal);
-  const out = await child.output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr), runDir };
+  return await trainAndSignal(dir, "sig", signal);
 }
 
 testNeeding(
@@ -49,7 +31,7 @@ testNeeding(
     try {
       const signals = ["SIGTERM", "SIGHUP"] as const;
       // Both children at once: each is mostly Deno start-up and shader compilation.
-      const outs = await Promise.all(signals.map((s, i) => trainAndSignal(dirs[i], s)));
+      const outs = await Promise.all(signals.map((s, i) => trainUntilSignal(dirs[i], s)));
       for (const [i, out] of outs.entries()) {
         const expected = ({ SIGTERM: [143, "preempted"], SIGHUP: [129, "stopped"] } as const)[
           signals[i]
