@@ -92,6 +92,30 @@ const clipSchema = z.strictObject({
   history: positiveInt.default(1000),
 });
 
+/** `training.teacher_forcing`: scheduled sampling (src/train/teacher_forcing.ts). */
+const teacherForcingSchema = z.strictObject({
+  schedule: z.enum(["constant", "linear", "cosine", "step"]).default("linear"),
+  start_step: nonNegativeInt.default(0),
+  /** Where linear and cosine reach final_ratio (required by them; step and constant ignore it). */
+  end_step: nonNegativeInt.optional(),
+  final_ratio: z.number().min(0).max(1),
+}).superRefine((tf, ctx) => {
+  if (tf.end_step === undefined && (tf.schedule === "linear" || tf.schedule === "cosine")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["end_step"],
+      message: `required by schedule ${tf.schedule} (the step where final_ratio is reached)`,
+    });
+  }
+  if (tf.end_step !== undefined && tf.end_step < tf.start_step) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["end_step"],
+      message: `must not be before start_step (${tf.start_step}), found ${tf.end_step}`,
+    });
+  }
+});
+
 const trainingFields = z.strictObject({
   batch_size: positiveInt,
   grad_accum_steps: positiveInt.default(1),
@@ -122,6 +146,8 @@ const trainingFields = z.strictObject({
   clip: clipSchema.default(clipSchema.parse({})),
   /** Parameter-name globs to freeze (`model.params.setTrainable(glob, false)`), e.g. "h.0.*". */
   freeze: z.array(z.string().min(1)).default([]),
+  /** Scheduled sampling; absent: every decoder input is ground truth. */
+  teacher_forcing: teacherForcingSchema.optional(),
 });
 (BUILTIN_TRAINING_KEYS as string[]).push(...Object.keys(trainingFields.shape));
 
@@ -291,6 +317,15 @@ export interface ClipConfig {
   history: number;
 }
 
+/** `training.teacher_forcing` after defaults (see src/train/teacher_forcing.ts). */
+export interface TeacherForcingConfig {
+  schedule: "constant" | "linear" | "cosine" | "step";
+  start_step: number;
+  end_step?: number;
+  /** The teacher-forcing ratio the schedule ends at, in [0, 1]. */
+  final_ratio: number;
+}
+
 /** The `training` section after validation and defaults. */
 export interface TrainingConfig {
   batch_size: number;
@@ -319,6 +354,8 @@ export interface TrainingConfig {
   clip: ClipConfig;
   /** Parameter-name globs frozen for the whole run. */
   freeze: string[];
+  /** Scheduled sampling: the share of ground-truth decoder inputs falls to final_ratio. */
+  teacher_forcing?: TeacherForcingConfig;
   /** Plugin settings (keys declared with `registerTrainingExtra`), read by hooks. */
   extra: Record<string, unknown>;
 }

@@ -27,6 +27,8 @@ export interface TrainLine {
   loss_acc?: number;
   /** training.clip.mode adaptive: the clip value this step used (src/train/clipping.ts). */
   clip?: number;
+  /** training.teacher_forcing: the share of ground-truth decoder inputs this step used. */
+  tf_ratio?: number;
 }
 
 /** A `{"type":"val",…}` line; task metrics and source metadata ride along as extra keys. */

@@ -56,6 +56,7 @@ import { applyConfigFreeze, HookRunner, type TrainingHooks } from "./hooks.ts";
 import { TrainingObjective } from "./combined_loss.ts";
 import { GradientClipper } from "./clipping.ts";
 import { checkSpike } from "./spike_guard.ts";
+import { TeacherForcing } from "./teacher_forcing.ts";
 
 /** Options of {@link train} beyond the config. */
 export interface TrainOptions {
@@ -174,6 +175,7 @@ class TrainingLoop {
   private readonly leaks = new LeakDetector();
   private readonly objective: TrainingObjective;
   private readonly clipper: GradientClipper;
+  private readonly teacherForcing: TeacherForcing;
 
   constructor(
     private readonly cfg: ResolvedConfig,
@@ -209,6 +211,7 @@ class TrainingLoop {
     this.hooks = new HookRunner(opts.hooks ?? [], model, cfg);
     this.objective = new TrainingObjective(dev, cfg.training.loss.accuracy_weight);
     this.clipper = new GradientClipper(cfg.training.clip, cfg.training.max_grad_norm);
+    this.teacherForcing = new TeacherForcing(cfg.training.teacher_forcing, cfg.seed);
   }
 
   async run(): Promise<TrainResult> {
@@ -448,8 +451,14 @@ class TrainingLoop {
     this.model.params.zeroGrad();
     for (let micro = 0; micro < t.grad_accum_steps; micro++) {
       const index = this.state.batch_index++;
-      const batch = this.hooks.transformBatch(
-        this.source.trainBatch(index, t.batch_size),
+      const batch = await this.teacherForcing.apply(
+        this.dev,
+        this.model,
+        this.hooks.transformBatch(
+          this.source.trainBatch(index, t.batch_size),
+          this.state.step,
+          index,
+        ),
         this.state.step,
         index,
       );
@@ -523,6 +532,7 @@ class TrainingLoop {
       gpu_bytes: this.dev.bytesInUse(),
       ...parts,
       ...this.clipper.metrics(),
+      ...this.teacherForcing.metrics(this.state.step),
       ...extra,
     });
     const finite = Number.isFinite(loss) && skipped <= this.skippedBase;
