@@ -225,6 +225,8 @@ gpuTest(
         plain.slice(0, 4).map((l) => l.loss),
       );
       assert.notEqual(switched[4].loss, plain[4].loss, "the model's own inputs change the loss");
+      // the extra no-grad pass leaves no tensors behind
+      assert.equal(new Set(switched.map((l) => l.gpu_bytes)).size, 1);
     });
   },
 );
