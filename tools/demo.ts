@@ -7,6 +7,7 @@
 import { parseExperimentArgs } from "../src/cli/experiment_args.ts";
 import { runCli } from "../src/cli/run.ts";
 import { formatDemoSummary, runDemo } from "../src/eval/demo.ts";
+import { holdStopSignals } from "../src/train/stop_signals.ts";
 
 const HELP = `Usage: deno task demo [--config configs/mess3.yaml] [key.path=value …]
 
@@ -25,6 +26,7 @@ Options:
 export async function main(args: string[]): Promise<void> {
   const parsed = parseExperimentArgs("demo", args);
   if (parsed.help) return console.log(HELP);
+  holdStopSignals();
   const result = await runDemo({
     configPath: parsed.configPath ?? "configs/mess3.yaml",
     overrides: parsed.overrides,

@@ -16,7 +16,7 @@ import { requestedSweepIndex } from "../src/sweep/select.ts";
 import { takeSweepFlags } from "../src/sweep/train_flags.ts";
 import type { TrainResult } from "../src/train/trainer.ts";
 import { UserError } from "../src/util/errors.ts";
-import { stopExitCode } from "../src/train/stop_signals.ts";
+import { holdStopSignals, stopExitCode } from "../src/train/stop_signals.ts";
 
 const HELP = `Usage: deno task train --config <file.yaml> [key.path=value …] [--resume [path]]
 
@@ -91,6 +91,7 @@ export async function main(args: string[]): Promise<void> {
   if (force && resume === undefined) throw new UserError("--force applies only to --resume");
   const parsed = parseExperimentArgs("train", rest);
   if (parsed.help) return console.log(HELP);
+  holdStopSignals();
   await typecheckLocal({ plugins: parsed.imports });
   // plugins first: their models, sources and config keys must exist when the config is read
   await importPlugins(parsed.imports);

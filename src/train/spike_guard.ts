@@ -3,7 +3,8 @@
  * the loss and the gradient norm are compared with the running median of their last
  * {@link SPIKE_WINDOW} logged values. A value above `spike_factor` × its median is a spike — often
  * the step before a run diverges to NaN — and the trainer then logs a `spike` event and writes an
- * emergency checkpoint of the state it has, still finite, so a crash that follows loses nothing.
+ * emergency checkpoint of the last state that passed this check, so a crash that follows loses
+ * nothing but the steps since.
  * The history sits in the train state: a resume or the NaN rollback sees the same medians.
  *
  * @module

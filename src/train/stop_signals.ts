@@ -32,9 +32,49 @@ export function stopExitCode(signal: StopSignal): number {
   return signal === "SIGTERM" ? 143 : signal === "SIGHUP" ? 129 : 0;
 }
 
+function addHandlers(onSignal: (signal: StopSignal) => void): () => void {
+  // Windows has only SIGINT (and SIGBREAK); the others throw there.
+  const signals = Deno.build.os === "windows" ? ["SIGINT" as const] : STOP_SIGNALS;
+  const handlers = signals.map((sig) => [sig, () => onSignal(sig)] as const);
+  for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+  return () => {
+    for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+  };
+}
+
+let listening = 0;
+let held: StopSignal | null = null;
+let holding = false;
+
+/**
+ * From now on, a stop signal that arrives while no run listens (during start-up: loading the
+ * config and data, opening the device, compiling kernels) is kept and handed to the next
+ * {@link listenForStopSignals}, so the run stops cleanly after its first step instead of the
+ * process dying half-way through setting up its run directory. A second signal while one is held
+ * exits at once with the signal's code (Ctrl-C twice: quit now). Without this, Deno's default
+ * action kills the process, which is what a `--parallel` child signalled in its first seconds
+ * suffered.
+ */
+export function holdStopSignals(): void {
+  if (holding) return;
+  holding = true;
+  addHandlers((sig) => {
+    if (listening > 0) return;
+    if (held) Deno.exit(sig === "SIGINT" ? 130 : stopExitCode(sig));
+    held = sig;
+    console.error(`${sig}: stopping after the first step (send it again to quit now)`);
+  });
+}
+
+/** The signal held by {@link holdStopSignals} that no run has taken yet, if any. */
+export function heldStopSignal(): StopSignal | null {
+  return held;
+}
+
 /**
  * Calls `onStop` for every stop signal the process receives, until the returned function removes
- * the listeners. Only the first signal matters to a run (the callers keep the first reason).
+ * the listeners. Only the first signal matters to a run (the callers keep the first reason). A
+ * signal held since start-up ({@link holdStopSignals}) is delivered at once.
  *
  * @example
  * ```ts
@@ -43,11 +83,15 @@ export function stopExitCode(signal: StopSignal): number {
  * ```
  */
 export function listenForStopSignals(onStop: (signal: StopSignal) => void): () => void {
-  // Windows has only SIGINT (and SIGBREAK); the others throw there.
-  const signals = Deno.build.os === "windows" ? ["SIGINT" as const] : STOP_SIGNALS;
-  const handlers = signals.map((sig) => [sig, () => onStop(sig)] as const);
-  for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+  listening++;
+  const remove = addHandlers(onStop);
+  if (held) {
+    const sig = held;
+    held = null;
+    queueMicrotask(() => onStop(sig));
+  }
   return () => {
-    for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+    listening--;
+    remove();
   };
 }

@@ -163,6 +163,11 @@ class TrainingLoop {
   private stopReason: string | null = null;
   private stopSignal: StopSignal | null = null;
   private lastGood: Checkpoint | null = null;
+  /**
+   * With the spike guard on: the state before the last log step whose loss and gradient norm
+   * passed the check (the state that check measured), what a spike's emergency checkpoint holds.
+   */
+  private lastCheckedGood: Checkpoint | null = null;
   private skippedBase = 0;
   private lastTrainLoss: number | null = null;
   private lastGradNorm: number | null = null;
@@ -366,6 +371,8 @@ class TrainingLoop {
         const wantLog = (this.state.step + 1) % t.log_every === 0 ||
           this.state.step + 1 === total || this.isCheckpointStep(this.state.step + 1);
         await this.hooks.beforeStep(this.state.step);
+        // The spike check measures the state this step starts from: keep it until it is judged.
+        const beforeLogStep = wantLog && t.guards.spike_factor > 0 ? await this.snapshot() : null;
         const gradNorm = await this.recordStep(inputs, targets, lossSum, wantLog);
         this.state.step++;
         this.state.tokens += this.tokensPerStep;
@@ -388,7 +395,7 @@ class TrainingLoop {
             continue;
           }
           status = `loss ${this.lastTrainLoss!.toFixed(4)}`;
-          await this.watchForSpike();
+          await this.watchForSpike(beforeLogStep);
         }
         if (diag) this.log({ ...diag, elapsed_s: this.elapsed() });
         if (t.eval_every > 0 && this.state.step % t.eval_every === 0) await this.validate();
@@ -572,13 +579,25 @@ class TrainingLoop {
     return null;
   }
 
-  /** A loss or gradient-norm spike: log it and checkpoint the state, still finite, at once. */
-  private async watchForSpike(): Promise<void> {
+  /**
+   * A loss or gradient-norm spike: log it and write an emergency checkpoint of the last state that
+   * passed the check (the spiking step's own starting state already measured high), which also
+   * becomes the NaN rollback's target. `before` is the state this log step started from.
+   */
+  private async watchForSpike(before: Checkpoint | null): Promise<void> {
     const factor = this.cfg.training.guards.spike_factor;
     const spike = checkSpike(this.state, factor, this.lastTrainLoss!, this.lastGradNorm);
-    if (!spike) return;
+    if (!spike) {
+      this.lastCheckedGood = before;
+      return;
+    }
     this.event("spike", `${spike} at step ${this.state.step}`);
-    if (!this.isCheckpointStep(this.state.step)) await this.checkpoint();
+    const good = this.lastCheckedGood ?? before;
+    if (!good) return;
+    // Not pruned: a crash soon after is what this checkpoint is for.
+    const path = await saveCheckpoint(this.dir, good);
+    this.lastGood = good;
+    this.event("checkpoint", path);
   }
 
   private async validate(): Promise<void> {

@@ -44,7 +44,7 @@ function inflate(model: LanguageModel, magnitude: number): void {
 testNeeding(
   "a WebGPU adapter",
   gpu,
-  "spike guard: a loss jump logs a spike and writes a finite emergency checkpoint; NaN rollback intact",
+  "spike guard: a loss jump logs a spike and checkpoints the last state that passed; NaN rollback intact",
   async () => {
     await withDeviceAndRoot(async (dev, root) => {
       const cfg = tinyConfig([
@@ -74,10 +74,16 @@ testNeeding(
         spikes[0].detail,
         /loss [\d.]+ > 3 × median [\d.]+.* at step 9$/,
       );
-      assert.ok(events.some((e) => e.event === "checkpoint" && e.step === 9));
-      const ckpt = await loadCheckpoint(join(run.dir, "checkpoints", "step_9"));
-      assert.equal(ckpt.state.step, 9);
-      assert.equal(ckpt.state.spike_history!.loss.length, 9);
+      // The emergency checkpoint holds the last state that passed the check: the one step 8
+      // started from (step 9 started from the inflated weights), before the inflation.
+      const emergency = events.find((e) => e.event === "checkpoint" && e.step === 9);
+      assert.ok(emergency, events.map((e) => `${e.event}@${e.step}`).join(","));
+      assert.match(emergency.detail, /step_7$/);
+      const ckpt = await loadCheckpoint(join(run.dir, "checkpoints", "step_7"));
+      assert.equal(ckpt.state.step, 7);
+      assert.equal(ckpt.state.spike_history!.loss.length, 7);
+      const wte = ckpt.params.get("wte.weight")!.data;
+      assert.ok(wte.every((v) => Math.abs(v) < 1), "the checkpoint holds the inflated weights");
 
       // A NaN still goes through the rollback with the spike guard on.
       const nan = await train(

@@ -5,6 +5,7 @@ import { readRunInfo } from "../../src/train/run_dir.ts";
 import { stopExitCode, stopStatus } from "../../src/train/stop_signals.ts";
 import { hasWebGpuAdapter, testNeeding } from "../_support/env.ts";
 import { trainAndSignal } from "../_support/train_child.ts";
+import { runCommand } from "../_support/cli.ts";
 
 const gpu = await hasWebGpuAdapter();
 const REPO = resolve(new URL("../..", import.meta.url).pathname);
@@ -59,3 +60,45 @@ Deno.test("stop signals: statuses and exit codes are the shell's 128 + signo", (
     [["stopped", 0], ["preempted", 143], ["stopped", 129]],
   );
 });
+
+testNeeding(
+  "a WebGPU adapter",
+  gpu,
+  "a SIGTERM during start-up (before the run listens) is held: one step, checkpoint, exit 143",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(join(dir, "c.yaml"), CONFIG);
+      // A plugin is imported after the hold and before the device opens: the signal it sends
+      // lands in start-up, where Deno's default action used to kill the process.
+      await Deno.writeTextFile(
+        join(dir, "early_term.ts"),
+        'Deno.kill(Deno.pid, "SIGTERM");\nawait new Promise((r) => setTimeout(r, 50));\n',
+      );
+      const out = await runCommand(Deno.execPath(), [
+        "run",
+        "-A",
+        join(REPO, "tools/train.ts"),
+        "--config",
+        "c.yaml",
+        "--import",
+        "early_term.ts",
+        "--runs",
+        "runs",
+      ], { cwd: dir });
+      assert.equal(out.code, 143, out.stderr);
+      assert.match(out.stderr, /SIGTERM: stopping after the first step/);
+      let runDir = "";
+      for await (const e of Deno.readDir(join(dir, "runs", "sig"))) {
+        runDir = join(dir, "runs", "sig", e.name);
+      }
+      const info = await readRunInfo(runDir);
+      assert.equal(info.status, "preempted");
+      assert.equal(info.step, 1);
+      const latest = JSON.parse(await Deno.readTextFile(join(runDir, "checkpoints", "latest")));
+      assert.equal(latest.step, 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
