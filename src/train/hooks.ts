@@ -123,6 +123,10 @@ const TRAIN_KEYS = new Set([
   "tokens_per_s",
   "step_ms",
   "gpu_bytes",
+  "clip",
+  "loss_ce",
+  "loss_acc",
+  "tf_ratio",
 ]);
 
 /** The hooks of one run, called by the trainer at its few call sites. */
