@@ -123,6 +123,7 @@ const TRAIN_KEYS = new Set([
   "tokens_per_s",
   "step_ms",
   "gpu_bytes",
+  "gpu_peak_bytes",
 ]);
 
 /** The hooks of one run, called by the trainer at its few call sites. */
