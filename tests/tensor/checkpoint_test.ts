@@ -10,16 +10,7 @@ import type { Device } from "../../src/gpu/device.ts";
 import { checkpoint, checkpointsRecorded } from "../../src/tensor/checkpoint.ts";
 import { ops } from "../../src/tensor/ops.ts";
 import { noGrad, stepScope, Tensor } from "../../src/tensor/tensor.ts";
-import { gpuTest, randomArray } from "./_helpers.ts";
-
-/** Asserts two float arrays hold the same bits (so −0 ≠ 0 and NaN payloads count). */
-export function assertSameBits(actual: Float32Array, expected: Float32Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
-  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
-  const i = a.findIndex((bits, k) => bits !== e[k]);
-  assert.equal(i, -1, `${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
-}
+import { assertSameBits, gpuTest, randomArray } from "./_helpers.ts";
 
 interface Leaves {
   w1: Tensor;
