@@ -473,7 +473,6 @@ class TrainingLoop {
       });
       if (x !== inputs) [x, y].forEach((z) => z.release());
     }
-    this.windowPeakBytes = Math.max(this.windowPeakBytes, this.dev.pool.peakBytes());
     if (t.checkpoint_activations && !this.checkpointingChecked) {
       this.checkpointingChecked = true;
       // A registered model whose forward ignores the option would silently keep everything.
@@ -489,6 +488,7 @@ class TrainingLoop {
     const gradNorm = wantGradNorm ? this.optimizer.gradNorm() : null;
     await this.clipper.step(this.dev, this.optimizer, lr, this.state);
     this.dev.flush();
+    this.windowPeakBytes = Math.max(this.windowPeakBytes, this.dev.pool.peakBytes());
     return gradNorm;
   }
 
@@ -523,7 +523,6 @@ class TrainingLoop {
     const loss = lossTotal! / micro;
     const skipped = skippedCount!;
     lossSum.write([0]);
-    this.windowPeakBytes = 0;
     const seconds = (performance.now() - windowStart) / 1000;
     const extra = await this.hooks.metrics(this.state.step);
     const parts = await this.objective.readWindow(this.dev, micro);
@@ -546,6 +545,7 @@ class TrainingLoop {
       ...this.clipper.metrics(),
       ...extra,
     });
+    this.windowPeakBytes = 0;
     const finite = Number.isFinite(loss) && skipped <= this.skippedBase;
     this.skippedBase = skipped;
     return finite;
