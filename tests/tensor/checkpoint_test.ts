@@ -38,7 +38,7 @@ function block(h: Tensor, p: Leaves): Tensor {
 }
 
 /** Loss and every leaf's gradient of two stacked blocks, the second optionally checkpointed. */
-async function run(dev: Device, p: Leaves, wrap: boolean) {
+async function run(p: Leaves, wrap: boolean) {
   for (const t of Object.values(p)) t.grad = null;
   const loss = stepScope(() => {
     // The block input is not a leaf: the gradient must flow on through the outer tape.
@@ -64,9 +64,9 @@ gpuTest(
   async (dev) => {
     const p = leaves(dev);
     const before = checkpointsRecorded();
-    const wrapped = await run(dev, p, true);
+    const wrapped = await run(p, true);
     assert.equal(checkpointsRecorded() - before, 2, "two blocks joined the tape");
-    const direct = await run(dev, p, false);
+    const direct = await run(p, false);
     assertSameBits(wrapped.value, direct.value, "loss");
     for (const name of Object.keys(p)) {
       const g = direct.grads[name];
