@@ -7,6 +7,7 @@
 export { UserError } from "./src/util/errors.ts";
 export { Device } from "./src/gpu/device.ts";
 export { noGrad, stepScope, Tensor, tidy, untracked } from "./src/tensor/tensor.ts";
+export { checkpoint } from "./src/tensor/checkpoint.ts";
 export { observeAttention } from "./src/tensor/ops/attention.ts";
 export type { AttentionReport } from "./src/tensor/ops/attention.ts";
 export type { DType } from "./src/tensor/tensor.ts";

@@ -144,6 +144,11 @@ const trainingFields = z.strictObject({
   guards: guardsSchema.default(guardsSchema.parse({})),
   loss: lossSchema.default(lossSchema.parse({})),
   clip: clipSchema.default(clipSchema.parse({})),
+  /**
+   * Gradient checkpointing: recompute each block's activations in backward instead of keeping
+   * them (same losses and gradients bit for bit; less memory, about one more forward per step).
+   */
+  checkpoint_activations: z.boolean().default(false),
   /** Parameter-name globs to freeze (`model.params.setTrainable(glob, false)`), e.g. "h.0.*". */
   freeze: z.array(z.string().min(1)).default([]),
   /** Scheduled sampling; absent: every decoder input is ground truth. */
@@ -352,6 +357,8 @@ export interface TrainingConfig {
   guards: GuardsConfig;
   loss: LossConfig;
   clip: ClipConfig;
+  /** Recompute each block's activations in backward instead of keeping them. */
+  checkpoint_activations: boolean;
   /** Parameter-name globs frozen for the whole run. */
   freeze: string[];
   /** Scheduled sampling: the share of ground-truth decoder inputs falls to final_ratio. */

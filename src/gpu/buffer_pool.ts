@@ -29,6 +29,7 @@ export class BufferPool {
   readonly #free = new Map<number, GPUBuffer[]>();
   #inUse = 0;
   #pooled = 0;
+  #peak = 0;
 
   constructor(gpu: GPUDevice, maxStorageBufferBindingSize: number) {
     this.#gpu = gpu;
@@ -52,6 +53,7 @@ export class BufferPool {
       buffer = this.#gpu.createBuffer({ size, usage: STORAGE_USAGE });
     }
     this.#inUse += size;
+    this.#peak = Math.max(this.#peak, this.#inUse);
     return buffer;
   }
 
@@ -68,6 +70,16 @@ export class BufferPool {
   /** Bytes of pooled buffers currently held by live tensors. */
   bytesInUse(): number {
     return this.#inUse;
+  }
+
+  /** The most bytes held by live tensors at once since the last `resetPeak()`. */
+  peakBytes(): number {
+    return this.#peak;
+  }
+
+  /** Starts a new peak window at the bytes in use now. */
+  resetPeak(): void {
+    this.#peak = this.#inUse;
   }
 
   /** Bytes of released buffers kept for reuse. */

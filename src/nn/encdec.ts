@@ -271,10 +271,14 @@ export class EncoderDecoder {
     scratch.push(keyMask);
     let x = ops.add(this.wte.forward(sourceIds), this.encoderWpe.forward(this.positions(0, s)));
     x = ctx.drop(x);
-    for (const block of this.encoder) x = block.forward(x, keyMask, ctx);
+    for (const block of this.encoder) {
+      const input = x;
+      x = ctx.checkpoint(() => block.forward(input, keyMask, ctx));
+    }
     const memory = this.encoderLnF.forward(x);
     if (!this.latent) return { memory, keyMask };
-    const latents = this.latent.forward(memory, keyMask, ctx, scratch);
+    const latent = this.latent;
+    const latents = ctx.checkpoint(() => latent.forward(memory, keyMask, ctx, scratch));
     const factor = c.bottleneckFactor;
     if (factor === 1) return { memory: latents, keyMask: null };
     const ones = Tensor.fromArray(this.device, new Float32Array(batch * c.numLatent).fill(1), [
@@ -308,7 +312,8 @@ export class EncoderDecoder {
     x = ctx.drop(x);
     for (const [layer, block] of this.decoder.entries()) {
       ctx.layer = layer;
-      x = block.forward(x, memories[layer], ctx);
+      const input = x;
+      x = ctx.checkpoint(() => block.forward(input, memories[layer], ctx));
     }
     if (opts.lastLogitsOnly) x = ops.slice(x, 1, -1);
     x = this.lnF.forward(x);
@@ -340,7 +345,9 @@ export class EncoderDecoder {
     for (const t of this.scratch) t.release();
     this.scratch = [];
     const scratch = this.scratch;
-    const ctx = new ForwardContext(opts.train ? c.dropout : 0, opts.dropoutSeed ?? 0);
+    const ctx = new ForwardContext(opts.train ? c.dropout : 0, opts.dropoutSeed ?? 0, {
+      checkpointActivations: opts.checkpointActivations,
+    });
     const { source, target } = splitRows(ids, c.sourceLen, scratch);
     const memories = this.projectMemory(this.encode(source, ctx, scratch));
     const decoded = this.decode(target, memories, ctx); // [B, T−S, V]

@@ -18,6 +18,7 @@ import type { Device } from "../gpu/device.ts";
 import type { ParameterSet } from "../tensor/parameters.ts";
 import { ops } from "../tensor/ops.ts";
 import { attentionProbabilities, observeAttention } from "../tensor/ops/attention.ts";
+import { checkpoint } from "../tensor/checkpoint.ts";
 import { isGradEnabled, noGrad, Tensor, untracked } from "../tensor/tensor.ts";
 import { UserError } from "../util/errors.ts";
 import { Embedding, LayerNorm, Linear } from "./layers.ts";
@@ -58,6 +59,12 @@ export interface ForwardOptions {
    * callee owns (and must release) the tensor.
    */
   onAttention?: (layer: number, probs: Tensor) => void;
+  /**
+   * Gradient checkpointing (`training.checkpoint_activations`): each block's activations are
+   * recomputed in backward instead of kept (see `ForwardContext.checkpoint`); same losses and
+   * gradients, less memory, one more forward per step.
+   */
+  checkpointActivations?: boolean;
 }
 
 /**
@@ -93,7 +100,10 @@ export class ForwardContext {
   constructor(
     readonly dropout: number,
     readonly seed: number,
-    private readonly opts: Pick<ForwardOptions, "cache" | "onAttention"> = {},
+    private readonly opts: Pick<
+      ForwardOptions,
+      "cache" | "onAttention" | "checkpointActivations"
+    > = {},
   ) {}
 
   /** Position of this forward's first token (the cached length when decoding, else 0). */
@@ -106,6 +116,30 @@ export class ForwardContext {
     if (this.dropout === 0) return x;
     const seed = (Math.imul(this.seed >>> 0, 0x9e3779b1) + 7919 * ++this.site) >>> 0;
     return ops.dropout(x, this.dropout, seed);
+  }
+
+  /**
+   * Runs one block, `fn`, through `checkpoint` when this forward checkpoints activations (else
+   * just calls it). The replay in backward sees the dropout seed counter and layer index the
+   * forward saw, so it draws the same masks.
+   */
+  checkpoint(fn: () => Tensor): Tensor {
+    if (!this.opts.checkpointActivations) return fn();
+    const [site, layer] = [this.site, this.layer];
+    let replaying = false;
+    return checkpoint(() => {
+      if (!replaying) {
+        replaying = true;
+        return fn();
+      }
+      const [siteNow, layerNow] = [this.site, this.layer];
+      [this.site, this.layer] = [site, layer];
+      try {
+        return fn();
+      } finally {
+        [this.site, this.layer] = [siteNow, layerNow];
+      }
+    }, `checkpoint(layer ${layer})`);
   }
 
   /**
@@ -326,7 +360,8 @@ export class GPT {
       let h = x;
       for (const [layer, block] of this.h.entries()) {
         ctx.layer = layer;
-        h = block.forward(h, ctx);
+        const input = h;
+        h = ctx.checkpoint(() => block.forward(input, ctx));
         if (opts.capture) residuals.push(h);
       }
       return h;

@@ -45,6 +45,7 @@
  * `backward()` releases the graph's intermediates only after the whole replay.
  */
 
+import { noteGradInputs } from "./scope.ts";
 import { formatShape, type GradNode, isGradEnabled, type Tensor } from "./tensor.ts";
 
 /**
@@ -58,6 +59,7 @@ export function recordOp(
   backward: GradNode["backward"],
 ): Tensor {
   out.madeBy ??= op;
+  noteGradInputs(inputs);
   if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs, backward };

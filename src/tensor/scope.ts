@@ -38,6 +38,20 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Runs `fn` with the tape recording even inside `noGrad` (or a backward replay): what
+ * `checkpoint` needs to rebuild a block's graph while back-propagating.
+ */
+export function withGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
 /** Tensors created inside each open `tidy` scope (innermost last). */
 const scopes: Releasable[][] = [];
 
@@ -120,6 +134,48 @@ export function untracked<T>(fn: () => T): T {
   } finally {
     scopes.push(...saved);
   }
+}
+
+/**
+ * Runs `fn` and lists every tensor it created (outside `untracked`); they stay in the enclosing
+ * scopes as well. `checkpoint` frees a block's intermediates with it.
+ */
+export function trackCreated<T>(fn: () => T): { result: T; created: Releasable[] } {
+  const scope: Releasable[] = [];
+  scopes.push(scope);
+  try {
+    return { result: fn(), created: scope };
+  } finally {
+    scopes.pop();
+    for (const t of scope) scopes.at(-1)?.push(t);
+  }
+}
+
+/** The set `collectGradInputs` is filling, or null. */
+let gradInputs: Set<unknown> | null = null;
+
+/**
+ * Runs `fn` and returns, besides its result, every op input that required a gradient, in first
+ * use order (ops report them through `noteGradInputs`, even under `noGrad`). Under `noGrad` these
+ * are exactly the tensors from outside `fn` that a gradient would reach: what `checkpoint` must
+ * back-propagate to.
+ */
+export function collectGradInputs<T, I>(fn: () => T): { result: T; inputs: I[] } {
+  const prev = gradInputs;
+  const inputs = new Set<unknown>();
+  gradInputs = inputs;
+  try {
+    return { result: fn(), inputs: [...inputs] as I[] };
+  } finally {
+    gradInputs = prev;
+    if (prev) { for (const t of inputs) prev.add(t); }
+  }
+}
+
+/** Called by every op (`recordOp`, `reshape`) with its inputs; cheap when nothing collects. */
+export function noteGradInputs(inputs: readonly { readonly requiresGrad: boolean }[]): void {
+  if (gradInputs === null) return;
+  for (const t of inputs) if (t.requiresGrad) gradInputs.add(t);
 }
 
 /** Records a newly created tensor in the innermost open `tidy` scope. */

@@ -6,7 +6,7 @@
 import type { Device } from "../gpu/device.ts";
 import { defineKernel, grid1d } from "../gpu/kernel.ts";
 import type { BufferRegion } from "../gpu/recorder.ts";
-import { isGradEnabled, noGrad, registerInScope, untracked } from "./scope.ts";
+import { isGradEnabled, noGrad, noteGradInputs, registerInScope, untracked } from "./scope.ts";
 import { Storage } from "./storage.ts";
 
 export { isGradEnabled, noGrad, stepScope, tidy, untracked } from "./scope.ts";
@@ -231,6 +231,7 @@ export class Tensor implements BufferRegion {
       offset: this.#offset,
     });
     view.#hostValues = this.#hostValues;
+    noteGradInputs([this]);
     if (isGradEnabled() && this.requiresGrad) {
       const inShape = this.shape;
       view.requiresGrad = true;
@@ -295,12 +296,10 @@ export class Tensor implements BufferRegion {
         "backward: this graph was already back-propagated and freed; run the forward again",
       );
     }
-    const order = topologicalOrder(this);
-    noGrad(() => runBackward(this, order));
-    for (const t of order) {
-      if (t.node !== null && t !== this && !t.#retained) t.release(BACKWARD_REASON);
-      t.node = null;
-    }
+    const order = topologicalOrder(this, null);
+    const seed = Tensor.fromArray(this.device, [1], this.shape);
+    noGrad(() => runBackward(order, this, seed, null));
+    freeGraph(order, this, null);
     this.#graphFreed = this.#graphFreed || order.length > 1;
   }
 
@@ -342,6 +341,43 @@ export class Tensor implements BufferRegion {
 /** Why `backward()` freed a graph intermediate (shown when it is used afterwards). */
 const BACKWARD_REASON = "freed by backward(); keep it with .retain()";
 
+/** Releases the intermediates of a replayed graph (not `keep`, not `stop`, not retained ones). */
+function freeGraph(order: Tensor[], keep: Tensor | null, stop: ReadonlySet<Tensor> | null): void {
+  for (const t of order) {
+    if (stop?.has(t)) continue; // the tape below the stop stays for the outer backward
+    if (t.node !== null && t !== keep && !t.retained) t.release(BACKWARD_REASON);
+    t.node = null;
+  }
+}
+
+/**
+ * Low level, for `checkpoint`: back-propagates `gradOut` (shaped like `root`, owned by the
+ * caller) from `root` down to the tensors of `stop` and returns their gradients, which the caller
+ * then owns (one tensor may serve several, and `gradOut` itself may be among them). Leaves above
+ * `stop` accumulate into `.grad` as in `backward()`; the graph between `root` and `stop` is freed,
+ * `root` included. Every tensor with a grad node on the way must be in `made` (the replay's own
+ * tensors): reaching another one means the replay used a tensor its forward never reported.
+ */
+export function backwardTo(
+  root: Tensor,
+  gradOut: Tensor,
+  stop: ReadonlySet<Tensor>,
+  made: ReadonlySet<unknown>,
+): Map<Tensor, Tensor> {
+  const order = topologicalOrder(root, stop);
+  const stray = order.find((t) => t.node !== null && !stop.has(t) && !made.has(t));
+  if (stray) {
+    throw new Error(
+      `checkpoint: the replayed block reached ${stray.madeBy ?? "a tensor"} ` +
+        `${formatShape(stray.shape)} from outside it that its forward never used; a checkpointed ` +
+        "block must compute the same thing each time it runs",
+    );
+  }
+  const reached = noGrad(() => runBackward(order, root, gradOut, stop));
+  freeGraph(order, null, stop);
+  return reached;
+}
+
 function resolveShape(
   shape: readonly number[],
   size: number,
@@ -370,8 +406,11 @@ function toTyped(
   return data instanceof Float32Array ? data : Float32Array.from(data);
 }
 
-/** Tensors reachable from `root` through grad nodes, inputs before the ops that use them. */
-function topologicalOrder(root: Tensor): Tensor[] {
+/**
+ * Tensors reachable from `root` through grad nodes, inputs before the ops that use them; those in
+ * `stop` are listed but not expanded.
+ */
+function topologicalOrder(root: Tensor, stop: ReadonlySet<Tensor> | null): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>();
   const stack: [Tensor, boolean][] = [[root, false]];
@@ -384,6 +423,7 @@ function topologicalOrder(root: Tensor): Tensor[] {
     if (seen.has(t)) continue;
     seen.add(t);
     stack.push([t, true]);
+    if (stop?.has(t)) continue;
     for (const input of t.node?.inputs ?? []) {
       if (input.requiresGrad && !seen.has(input)) stack.push([input, false]);
     }
@@ -391,8 +431,19 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-function runBackward(root: Tensor, order: Tensor[]): void {
+/**
+ * Replays `order` in reverse from `root`, seeded with `seed`. Without `stop` the seed is the
+ * engine's to free; with `stop` it belongs to the caller, and the gradients reaching `stop` are
+ * returned (held, not freed) instead of flowing further.
+ */
+function runBackward(
+  order: Tensor[],
+  root: Tensor,
+  seed: Tensor,
+  stop: ReadonlySet<Tensor> | null,
+): Map<Tensor, Tensor> {
   const dev = root.device;
+  const reached = new Map<Tensor, Tensor>();
   const grads = new Map<Tensor, Tensor>();
   // How many slots of `grads` hold a tensor: aliased gradients are freed only when unreferenced.
   const holders = new Map<Tensor, number>();
@@ -405,14 +456,18 @@ function runBackward(root: Tensor, order: Tensor[]): void {
       g.release();
     }
   };
-  const seed = Tensor.fromArray(dev, [1], root.shape);
   grads.set(root, seed);
   hold(seed);
+  if (stop) hold(seed); // the caller's: one hold that is never dropped
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i];
     const g = grads.get(t);
     if (g === undefined) continue;
     grads.delete(t);
+    if (stop?.has(t)) {
+      reached.set(t, g); // its hold passes to the caller
+      continue;
+    }
     if (t.node === null) {
       // A leaf's gradient belongs to the leaf, not to the step or scope that first made it.
       if (t.grad === null) t.grad = untracked(() => Tensor.zeros(dev, t.shape));
@@ -444,6 +499,7 @@ function runBackward(root: Tensor, order: Tensor[]): void {
     drop(g);
   }
   for (const g of grads.values()) drop(g);
+  return reached;
 }
 
 function checkGradShape(op: string, input: Tensor, g: Tensor): void {

@@ -127,6 +127,7 @@ const TRAIN_KEYS = new Set([
   "loss_ce",
   "loss_acc",
   "tf_ratio",
+  "gpu_peak_bytes",
 ]);
 
 /** The hooks of one run, called by the trainer at its few call sites. */

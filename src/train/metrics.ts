@@ -22,6 +22,8 @@ export interface TrainLine {
   tokens_per_s: number;
   step_ms: number;
   gpu_bytes: number;
+  /** The most bytes in use at once during the window's steps (activations, gradients, …). */
+  gpu_peak_bytes: number;
   /** training.loss.accuracy_weight > 0: the window's cross-entropy and 1 − mean p(correct). */
   loss_ce?: number;
   loss_acc?: number;

@@ -14,6 +14,7 @@ import type { Batch } from "../data/batch.ts";
 import type { TrainingSource } from "../data/sources.ts";
 import { Device } from "../gpu/device.ts";
 import { readScalars } from "../tensor/read_scalars.ts";
+import { checkpointsRecorded } from "../tensor/checkpoint.ts";
 import { createModel } from "../nn/models_all.ts";
 import type { LanguageModel } from "../nn/registry.ts";
 import { AdamW } from "../optim/adamw.ts";
@@ -181,6 +182,9 @@ class TrainingLoop {
   private readonly objective: TrainingObjective;
   private readonly clipper: GradientClipper;
   private readonly teacherForcing: TeacherForcing;
+  /** The most GPU bytes in use during the training steps since the last train line. */
+  private windowPeakBytes = 0;
+  private checkpointingChecked = false;
 
   constructor(
     private readonly cfg: ResolvedConfig,
@@ -456,6 +460,8 @@ class TrainingLoop {
     const t = this.cfg.training;
     const lr = this.currentLr();
     this.model.params.zeroGrad();
+    this.dev.pool.resetPeak();
+    const checkpointsBefore = checkpointsRecorded();
     for (let micro = 0; micro < t.grad_accum_steps; micro++) {
       const index = this.state.batch_index++;
       const batch = await this.teacherForcing.apply(
@@ -475,6 +481,7 @@ class TrainingLoop {
         const loss = this.objective.loss(this.model, x, y, batch, {
           train: true,
           dropoutSeed: dropoutSeed(this.cfg.seed, index),
+          checkpointActivations: t.checkpoint_activations,
         });
         noGrad(() => ops.accumulate(lossSum, loss));
         const scaled = t.grad_accum_steps > 1 ? ops.scale(loss, 1 / t.grad_accum_steps) : loss;
@@ -482,10 +489,22 @@ class TrainingLoop {
       });
       if (x !== inputs) [x, y].forEach((z) => z.release());
     }
+    if (t.checkpoint_activations && !this.checkpointingChecked) {
+      this.checkpointingChecked = true;
+      // A registered model whose forward ignores the option would silently keep everything.
+      if (checkpointsRecorded() === checkpointsBefore) {
+        this.event(
+          "checkpoint_activations",
+          `model "${this.cfg.model.name}" checkpoints no block: its forward must run each block ` +
+            "through ForwardContext.checkpoint (or tensor/checkpoint.ts); activations are kept",
+        );
+      }
+    }
     this.state.rng.batch_index = this.state.batch_index;
     const gradNorm = wantGradNorm ? this.optimizer.gradNorm() : null;
     await this.clipper.step(this.dev, this.optimizer, lr, this.state);
     this.dev.flush();
+    this.windowPeakBytes = Math.max(this.windowPeakBytes, this.dev.pool.peakBytes());
     return gradNorm;
   }
 
@@ -537,11 +556,13 @@ class TrainingLoop {
       tokens_per_s: (steps * this.tokensPerStep) / seconds,
       step_ms: (seconds * 1000) / steps,
       gpu_bytes: this.dev.bytesInUse(),
+      gpu_peak_bytes: this.windowPeakBytes,
       ...parts,
       ...this.clipper.metrics(),
       ...this.teacherForcing.metrics(this.state.step),
       ...extra,
     });
+    this.windowPeakBytes = 0;
     const finite = Number.isFinite(loss) && skipped <= this.skippedBase;
     this.skippedBase = skipped;
     return finite;

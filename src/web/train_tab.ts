@@ -173,7 +173,11 @@ export async function trainProcessInTab(
         const shape = [batch.batchSize, batch.seqLen];
         const x = Tensor.fromArray(dev, batch.inputs, shape, { dtype: "i32" });
         const y = Tensor.fromArray(dev, batch.targets, shape, { dtype: "i32" });
-        const { loss } = model.forward(x, { targets: y, train: true });
+        const { loss } = model.forward(x, {
+          targets: y,
+          train: true,
+          checkpointActivations: t.checkpoint_activations,
+        });
         noGrad(() => ops.accumulate(lossSum, loss!));
         const scaled = t.grad_accum_steps > 1 ? ops.scale(loss!, 1 / t.grad_accum_steps) : loss!;
         scaled.backward();

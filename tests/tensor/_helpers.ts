@@ -62,3 +62,14 @@ export function assertClose(
     );
   }
 }
+
+/** Asserts two float arrays hold the same bits (so −0 ≠ 0 and NaN payloads count). */
+export function assertSameBits(actual: Float32Array, expected: Float32Array, what: string): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${what}: length ${actual.length} vs expected ${expected.length}`);
+  }
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  const i = a.findIndex((bits, k) => bits !== e[k]);
+  if (i >= 0) throw new Error(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+}
